@@ -1,0 +1,66 @@
+import * as z from 'zod';
+import { loadConfigFile } from './load.js';
+import {
+  adminEndpoint,
+  type ConfigContext,
+  fileList,
+  host,
+  hostname,
+  intRange,
+  listenPort,
+  logDir,
+  port,
+  siteCode,
+  tlsMaterial,
+} from './schema-parts.js';
+
+/** The gateway's config file (`cmg serve --config`), as in CONTRACT.md. */
+export function gatewaySchema(ctx: ConfigContext) {
+  return z
+    .strictObject({
+      serviceName: hostname,
+      listen: z.strictObject({ host: host.default('0.0.0.0'), port: port.default(443) }).prefault({}),
+      channel: z.strictObject({
+        host: host.default('0.0.0.0'),
+        // Absent: connection points are accepted on the client listener, told apart by ALPN.
+        port: listenPort.optional(),
+        caFiles: fileList(ctx, { min: 1 }),
+        sites: z.array(siteCode, { error: 'expected a list of site codes' }).min(1, {
+          error: 'expected at least one site code, such as ["PS1"]',
+        }),
+      }),
+      tls: tlsMaterial(ctx),
+      clientAuth: z
+        .strictObject({
+          trustedRootFiles: fileList(ctx, { min: 1 }),
+          intermediateFiles: fileList(ctx).default([]),
+          crlFiles: fileList(ctx).default([]),
+          checkCrl: z.boolean({ error: 'expected true or false' }).default(false),
+        })
+        .refine((c) => !c.checkCrl || c.crlFiles.length > 0, {
+          path: ['crlFiles'],
+          error: 'checkCrl is true, so at least one CRL file is needed (or set checkCrl to false)',
+        }),
+      limits: z
+        .strictObject({
+          maxUrlLength: intRange(256, 65536).default(4096),
+          maxHeaderBytes: intRange(1024, 1048576).default(16384),
+          defaultMaxContentLength: intRange(0, Number.MAX_SAFE_INTEGER).default(10485760),
+          requestTimeoutMs: intRange(1000, 3600000).default(120000),
+        })
+        .prefault({}),
+      admin: adminEndpoint(9443),
+      logDir: logDir(ctx),
+    })
+    .refine((c) => c.channel.port === undefined || c.channel.port !== c.listen.port || c.listen.port === 0, {
+      path: ['channel', 'port'],
+      error:
+        'must differ from listen.port; to share the client port, leave channel.port out (ALPN tells them apart)',
+    });
+}
+
+export type GatewayConfig = z.output<ReturnType<typeof gatewaySchema>> & { source: string };
+
+export function loadGatewayConfig(file: string, env: NodeJS.ProcessEnv = process.env): GatewayConfig {
+  return loadConfigFile(file, gatewaySchema, env);
+}

@@ -1,0 +1,175 @@
+import { accessSync, constants, statSync } from 'node:fs';
+import { isIP } from 'node:net';
+import { isAbsolute, resolve } from 'node:path';
+import * as z from 'zod';
+
+/** What a schema needs from outside the file: where relative paths start, and the environment. */
+export interface ConfigContext {
+  baseDir: string;
+  env: NodeJS.ProcessEnv;
+}
+
+const HOSTNAME = /^(?=.{1,253}$)(?!-)[A-Za-z0-9-]{1,63}(?<!-)(\.(?!-)[A-Za-z0-9-]{1,63}(?<!-))*\.?$/;
+
+function describeFileProblem(given: string, path: string): string | undefined {
+  const where = given === path ? JSON.stringify(path) : `${JSON.stringify(given)} (${path})`;
+  let stats: ReturnType<typeof statSync>;
+  try {
+    stats = statSync(path);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return `file not found: ${where}`;
+    if (code === 'EACCES') return `cannot reach file ${where}: permission denied on a folder above it`;
+    return `cannot open file ${where} (${code})`;
+  }
+  if (!stats.isFile()) return `expected a file, got a folder or device: ${where}`;
+  try {
+    accessSync(path, constants.R_OK);
+  } catch {
+    return `file ${where} is not readable by this user (uid ${process.getuid?.() ?? '?'}); fix its permissions or run cmg as its owner`;
+  }
+  return undefined;
+}
+
+/** A path to a file that must exist and be readable now; relative paths start at the config file's folder. */
+export function filePath(ctx: ConfigContext) {
+  return z
+    .string({ error: 'expected a file path (a string)' })
+    .min(1, { error: 'expected a file path, got an empty string' })
+    .transform((value, tctx) => {
+      const abs = isAbsolute(value) ? value : resolve(ctx.baseDir, value);
+      const problem = describeFileProblem(value, abs);
+      if (problem) tctx.addIssue({ code: 'custom', message: problem, input: value });
+      return abs;
+    });
+}
+
+export function fileList(ctx: ConfigContext, options: { min?: number } = {}) {
+  const list = z.array(filePath(ctx), { error: 'expected a list of file paths' });
+  return options.min
+    ? list.min(options.min, {
+        error: `expected at least ${options.min} file path${options.min > 1 ? 's' : ''}`,
+      })
+    : list;
+}
+
+/** A folder cmg writes into (logs): created on start when missing, so only a non-folder in the way is an error. */
+export function dirPath(ctx: ConfigContext) {
+  return z
+    .string({ error: 'expected a folder path (a string)' })
+    .min(1, { error: 'expected a folder path, got an empty string' })
+    .transform((value, tctx) => {
+      const abs = isAbsolute(value) ? value : resolve(ctx.baseDir, value);
+      try {
+        if (!statSync(abs).isDirectory()) {
+          tctx.addIssue({ code: 'custom', message: `exists and is not a folder: ${abs}`, input: value });
+        }
+      } catch {
+        // Missing: the daemon creates it.
+      }
+      return abs;
+    });
+}
+
+/** Where a daemon writes its CMTrace logs; `logs` beside the config file unless given. */
+export function logDir(ctx: ConfigContext) {
+  return dirPath(ctx).default(resolve(ctx.baseDir, 'logs'));
+}
+
+export function intRange(min: number, max: number) {
+  const expected = `expected an integer from ${min} to ${max}`;
+  return z
+    .number({ error: expected })
+    .int({ error: expected })
+    .min(min, { error: expected })
+    .max(max, { error: expected });
+}
+
+export const port = intRange(0, 65535);
+export const listenPort = intRange(1, 65535);
+
+export const hostname = z
+  .string({ error: 'expected a DNS name (a string)' })
+  .refine((v) => HOSTNAME.test(v) && isIP(v) === 0, { error: 'expected a DNS name such as cmg.contoso.com' });
+
+/** An address to bind or dial: an IPv4 or IPv6 literal or a DNS name. */
+export const host = z
+  .string({ error: 'expected a host (a string)' })
+  .refine((v) => isIP(v) !== 0 || HOSTNAME.test(v), {
+    error: 'expected an IP address (0.0.0.0, 127.0.0.1, ::) or a DNS name',
+  });
+
+const RESERVED_SITE_CODES = new Set(['AUX', 'CON', 'NUL', 'PRN', 'SMS']);
+
+/** A Configuration Manager site code: three letters or digits, stored upper-case. */
+export const siteCode = z
+  .string({ error: 'expected a site code such as PS1 (a string)' })
+  .refine((v) => /^[A-Za-z0-9]{3}$/.test(v), {
+    error: 'expected a site code of three letters or digits, such as PS1',
+  })
+  .refine((v) => !RESERVED_SITE_CODES.has(v.toUpperCase()), {
+    error: 'AUX, CON, NUL, PRN and SMS are reserved and cannot be site codes',
+  })
+  .transform((v) => v.toUpperCase());
+
+/** TLS material: a PEM certificate and key, or a PFX whose passphrase comes from an environment variable. */
+export function tlsMaterial(ctx: ConfigContext) {
+  return z
+    .strictObject({
+      certFile: filePath(ctx).optional(),
+      keyFile: filePath(ctx).optional(),
+      pfxFile: filePath(ctx).optional(),
+      passphraseEnv: z
+        .string({ error: 'expected the name of an environment variable' })
+        .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, {
+          error: 'expected the name of an environment variable, such as CMG_PFX_PASSPHRASE',
+        })
+        .optional(),
+    })
+    .superRefine((v, tctx) => {
+      const pem = v.certFile !== undefined || v.keyFile !== undefined;
+      const pfx = v.pfxFile !== undefined || v.passphraseEnv !== undefined;
+      if (pem && pfx) {
+        tctx.addIssue({
+          code: 'custom',
+          message: 'give either certFile and keyFile, or pfxFile (with passphraseEnv), not both',
+        });
+      } else if (pfx) {
+        if (v.pfxFile === undefined) {
+          tctx.addIssue({ code: 'custom', path: ['pfxFile'], message: 'is required with passphraseEnv' });
+        }
+        if (v.passphraseEnv !== undefined && ctx.env[v.passphraseEnv] === undefined) {
+          tctx.addIssue({
+            code: 'custom',
+            path: ['passphraseEnv'],
+            message: `environment variable ${v.passphraseEnv} is not set; set it to the PFX passphrase in the environment cmg runs in`,
+            input: v.passphraseEnv,
+          });
+        }
+      } else {
+        if (v.certFile === undefined)
+          tctx.addIssue({ code: 'custom', path: ['certFile'], message: 'is required' });
+        if (v.keyFile === undefined)
+          tctx.addIssue({ code: 'custom', path: ['keyFile'], message: 'is required' });
+      }
+    })
+    .transform(
+      (v): TlsMaterial =>
+        v.pfxFile !== undefined
+          ? { kind: 'pfx', pfxFile: v.pfxFile, passphraseEnv: v.passphraseEnv }
+          : { kind: 'pem', certFile: v.certFile ?? '', keyFile: v.keyFile ?? '' },
+    );
+}
+
+export type TlsMaterial =
+  | { kind: 'pem'; certFile: string; keyFile: string }
+  | { kind: 'pfx'; pfxFile: string; passphraseEnv: string | undefined };
+
+export function adminEndpoint(defaultPort: number) {
+  return z
+    .strictObject({
+      host: host.default('127.0.0.1'),
+      port: port.default(defaultPort),
+    })
+    .prefault({});
+}
