@@ -146,8 +146,14 @@ export class LogFile extends EventEmitter {
     return batch.length === 1 ? (batch[0] as Buffer) : Buffer.concat(batch, bytes);
   }
 
+  /** Emits `rotate` once the old file is complete under its `.lo_` name. */
   private rotate(): void {
-    renameSync(this.path, this.rotatedPath);
+    try {
+      renameSync(this.path, this.rotatedPath);
+    } catch (err) {
+      // Someone removed the log under us: there is nothing to keep, start the new file.
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    }
     const old = this.fd;
     this.fd = this.openFile();
     this.size = 0;
@@ -155,6 +161,10 @@ export class LogFile extends EventEmitter {
     // closing it now could let the number be reused under that write.
     this.retired.add(old);
     this.release(old);
+    // After this call stack, so a listener's own failure is not taken for an I/O error; still
+    // before the next write completes, so the rotated file is there, complete, for the listener.
+    const rotatedPath = this.rotatedPath;
+    process.nextTick(() => this.emit('rotate', rotatedPath));
   }
 
   private pump(): void {

@@ -1,0 +1,182 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { LogFile, rotatedName } from '../../src/logs/log-file.js';
+import { closeAllLogs, openLogger } from '../../src/logs/logger.js';
+
+const CHILD = fileURLToPath(new URL('../fixtures/log-writer-child.ts', import.meta.url));
+let dir = '';
+test.before.each(() => {
+  dir = mkdtempSync(join(tmpdir(), 'cmg-log-'));
+});
+test.after.each(async () => {
+  await closeAllLogs();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const MESSAGE =
+  /^<!\[LOG\[(.*)\]LOG\]!><time="[^"]+" date="[^"]+" component="([^"]+)" context="" type="\d" thread="\d+" file="[^"]*">$/;
+
+/** Every line of a log file, checked to be whole CMTrace lines: a torn line fails here. */
+function entries(path: string): { text: string; component: string }[] {
+  const content = readFileSync(path, 'utf8');
+  if (content === '') return [];
+  assert.ok(content.endsWith('\n'), `${path} ends mid-line`);
+  return content
+    .slice(0, -1)
+    .split('\n')
+    .map((line) => {
+      const m = MESSAGE.exec(line);
+      assert.ok(m, `torn or malformed line in ${path}: ${line.slice(0, 120)}`);
+      return { text: m[1]!, component: m[2]! };
+    });
+}
+
+test('rotated name: .log becomes .lo_', () => {
+  assert.is(rotatedName('/x/CMGService.log'), '/x/CMGService.lo_');
+  assert.is(rotatedName('/x/custom.txt'), '/x/custom.txt.lo_');
+});
+
+test('append does not write synchronously; flush puts every line in the file', async () => {
+  const log = openLogger(dir, 'A.log', 'A');
+  for (let i = 0; i < 100; i++) log.info(`n${i}`);
+  assert.is(statSync(join(dir, 'A.log')).size, 0, 'a line was written on the calling tick');
+  await log.sink.flush();
+  assert.equal(
+    entries(join(dir, 'A.log')).map((e) => e.text),
+    Array.from({ length: 100 }, (_, i) => `n${i}`),
+  );
+});
+
+test('an existing log is appended to, not truncated', async () => {
+  const first = new LogFile(join(dir, 'B.log'));
+  first.append(
+    '<![LOG[old]LOG]!><time="00:00:00.000+000" date="01-01-2026" component="B" context="" type="1" thread="1" file="">\n',
+  );
+  await first.close();
+  const log = openLogger(dir, 'B.log', 'B');
+  log.info('new');
+  await log.sink.flush();
+  assert.equal(
+    entries(join(dir, 'B.log')).map((e) => e.text),
+    ['old', 'new'],
+  );
+});
+
+test('rotation under load from concurrent writers: every line exactly once, no file over the limit', async () => {
+  const maxBytes = 4096;
+  const writers = 8;
+  const perWriter = 2500;
+  const loggers = Array.from({ length: writers }, (_, w) =>
+    openLogger(dir, 'Load.log', `W${w}`, { maxBytes }),
+  );
+  const sink = loggers[0]!.sink;
+  assert.is(loggers[7]!.sink, sink, 'loggers of one file share one sink');
+  // Each rotation replaces the previous .lo_, so take a copy of every rotated file as it appears.
+  const rotated: { text: string; component: string }[] = [];
+  const sizes: number[] = [];
+  sink.on('rotate', (path: string) => {
+    sizes.push(statSync(path).size);
+    rotated.push(...entries(path));
+  });
+  // Writers interleave across many event-loop turns, with uneven line lengths.
+  await Promise.all(
+    loggers.map(async (log, w) => {
+      for (let i = 0; i < perWriter; i++) {
+        log.info(`w${w} #${i} ${'x'.repeat((i * 7 + w) % 90)}`);
+        if (i % (17 + w) === 0) await new Promise((r) => setImmediate(r));
+      }
+    }),
+  );
+  await sink.flush();
+  const all = [...rotated, ...entries(join(dir, 'Load.log'))];
+  sizes.push(statSync(join(dir, 'Load.log')).size);
+  assert.ok(sizes.length > 100, `only ${sizes.length - 1} rotations`);
+  assert.ok(Math.max(...sizes) <= maxBytes, `a file grew to ${Math.max(...sizes)} bytes`);
+  assert.is(all.length, writers * perWriter);
+  for (let w = 0; w < writers; w++) {
+    const mine = all.filter((e) => e.component === `W${w}`).map((e) => Number(/#(\d+)/.exec(e.text)![1]));
+    assert.equal(
+      mine,
+      Array.from({ length: perWriter }, (_, i) => i),
+      `writer ${w}: lines lost, repeated or reordered`,
+    );
+  }
+});
+
+test('a single line longer than the limit still gets written, alone in a fresh file', async () => {
+  const log = openLogger(dir, 'Big.log', 'Big', { maxBytes: 300 });
+  log.info('small');
+  log.info('y'.repeat(1000));
+  log.info('after');
+  await log.sink.flush();
+  assert.equal(
+    entries(rotatedName(join(dir, 'Big.log'))).map((e) => e.text),
+    ['y'.repeat(1000)],
+  );
+  assert.equal(
+    entries(join(dir, 'Big.log')).map((e) => e.text),
+    ['after'],
+  );
+});
+
+test('a log file removed from under the writer is started afresh at the next rotation', async () => {
+  const log = openLogger(dir, 'Gone.log', 'Gone', { maxBytes: 400 });
+  log.info('one');
+  await log.sink.flush();
+  rmSync(join(dir, 'Gone.log'));
+  for (let i = 0; i < 10; i++) log.info(`after removal ${i}`);
+  await log.sink.flush();
+  const texts = entries(join(dir, 'Gone.log')).map((e) => e.text);
+  assert.ok(texts.length > 0 && texts.at(-1) === 'after removal 9', texts.join('|'));
+});
+
+function runChild(mode: 'exit' | 'sigterm'): Promise<{ code: number | null }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', CHILD, dir, mode], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    const deadline = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error('child did not finish within 20 s'));
+    }, 20_000);
+    child.stdout.on('data', (chunk: Buffer) => {
+      if (mode === 'sigterm' && chunk.toString().includes('ready')) child.kill('SIGTERM');
+    });
+    child.on('exit', (code) => {
+      clearTimeout(deadline);
+      resolve({ code });
+    });
+  });
+}
+
+function checkChildLog(): number {
+  const texts = entries(join(dir, 'Child.log')).map((e) => e.text);
+  const last = texts.pop();
+  const m = /^stopping after (\d+) lines$/.exec(last ?? '');
+  assert.ok(m, `last line is not the stop line: ${last}`);
+  const n = Number(m[1]);
+  assert.equal(
+    texts,
+    Array.from({ length: n }, (_, i) => `line ${i + 1}`),
+  );
+  return n;
+}
+
+test('lines queued when the process calls process.exit() are flushed', async () => {
+  const { code } = await runChild('exit');
+  assert.is(code, 0);
+  assert.is(checkChildLog(), 5000);
+});
+
+test('lines queued when SIGTERM arrives mid-stream are flushed, none lost or doubled', async () => {
+  const { code } = await runChild('sigterm');
+  assert.is(code, 0);
+  assert.ok(checkChildLog() >= 2000);
+});
+
+test.run();
