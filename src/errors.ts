@@ -26,8 +26,11 @@ export abstract class CmgError extends Error {
     this.hint = options.hint;
   }
 
-  /** Fields beyond code/message/hint that a script may want (file, key, ...). */
-  details(): Record<string, unknown> {
+  /**
+   * Fields beyond code/message/hint that a script may want (file, key, ...).
+   * (Not named `details`: test runners such as uvu read `err.details` as a diff.)
+   */
+  jsonFields(): Record<string, unknown> {
     return {};
   }
 
@@ -36,7 +39,7 @@ export abstract class CmgError extends Error {
       code: this.code,
       message: this.message,
       ...(this.hint === undefined ? {} : { hint: this.hint }),
-      ...this.details(),
+      ...this.jsonFields(),
     };
   }
 }
@@ -87,7 +90,7 @@ export class ConfigError extends CmgError {
     return [head, ...issues.map((i) => `  ${formatIssue(i)}`)].join('\n');
   }
 
-  override details(): Record<string, unknown> {
+  override jsonFields(): Record<string, unknown> {
     return { file: this.file, issues: this.issues };
   }
 }

@@ -71,14 +71,18 @@ function parseJson(text: string): ConfigDocument {
     allowTrailingComma: false,
     allowEmptyContent: false,
   });
+  if (text.trim() === '')
+    throw new ConfigSyntaxError([{ path: '', message: 'the file is empty', line: 1, column: 1 }]);
   const issues: ConfigIssue[] = errors.map((e) => {
     const code = printParseErrorCode(e.error);
+    const before = text.slice(0, e.offset);
     const trailingComma =
-      (code === 'PropertyNameExpected' || code === 'ValueExpected') && /,\s*$/.test(text.slice(0, e.offset));
+      (code === 'PropertyNameExpected' || code === 'ValueExpected') && /,\s*$/.test(before);
     return {
       path: '',
       message: `JSON syntax error: ${trailingComma ? 'trailing comma is not allowed' : (JSON_ERROR_TEXT[code] ?? code)}`,
-      ...positionOf(starts, e.offset),
+      // The parser notices a trailing comma at the next token; point at the comma itself.
+      ...positionOf(starts, trailingComma ? before.lastIndexOf(',') : e.offset),
     };
   });
   if (root) issues.push(...duplicateKeys(root, starts));
@@ -151,12 +155,10 @@ function jsonValue(node: Node): unknown {
 function parseYaml(text: string): ConfigDocument {
   const lineCounter = new LineCounter();
   const doc = YAML.parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true, strict: true });
-  const issues: ConfigIssue[] = doc.errors.map((e) => ({
-    path: '',
-    message: `YAML syntax error: ${e.message}`,
-    line: e.linePos?.[0].line,
-    column: e.linePos?.[0].col,
-  }));
+  const issues: ConfigIssue[] = doc.errors.map((e) => {
+    const pos = lineCounter.linePos(e.pos[0]);
+    return { path: '', message: `YAML syntax error: ${e.message}`, line: pos.line, column: pos.col };
+  });
   if (issues.length > 0) throw new ConfigSyntaxError(issues);
   if (doc.contents === null) throw new ConfigSyntaxError([{ path: '', message: 'the file is empty' }]);
   return {

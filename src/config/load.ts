@@ -118,9 +118,17 @@ function toConfigIssues(issues: z.core.$ZodIssue[], doc: ConfigDocument, schema:
     if (issue.code === 'invalid_type' && message.startsWith('Invalid input')) {
       message = `expected ${issue.expected === 'object' ? 'an object with keys' : issue.expected}`;
     }
+    const mentionsValue = issue.code === 'custom' && issue.params?.['mentionsValue'] === true;
     if (!present && issue.code === 'invalid_type') message = `is required: ${message}`;
-    else if (present && !/\bgot\b/.test(message) && !message.includes(show(raw)))
+    // Say what was found, unless the message already does or it is a whole object (its keys are reported on their own).
+    else if (
+      present &&
+      !mentionsValue &&
+      !/\bgot\b/.test(message) &&
+      (typeof raw !== 'object' || Array.isArray(raw))
+    ) {
       message = `${message}, got ${show(raw)}`;
+    }
     out.push({
       path: formatKeyPath(path),
       message,

@@ -39,7 +39,8 @@ export function filePath(ctx: ConfigContext) {
     .transform((value, tctx) => {
       const abs = isAbsolute(value) ? value : resolve(ctx.baseDir, value);
       const problem = describeFileProblem(value, abs);
-      if (problem) tctx.addIssue({ code: 'custom', message: problem, input: value });
+      if (problem)
+        tctx.addIssue({ code: 'custom', message: problem, input: value, params: { mentionsValue: true } });
       return abs;
     });
 }
@@ -62,7 +63,12 @@ export function dirPath(ctx: ConfigContext) {
       const abs = isAbsolute(value) ? value : resolve(ctx.baseDir, value);
       try {
         if (!statSync(abs).isDirectory()) {
-          tctx.addIssue({ code: 'custom', message: `exists and is not a folder: ${abs}`, input: value });
+          tctx.addIssue({
+            code: 'custom',
+            message: `exists and is not a folder: ${JSON.stringify(value)} (${abs})`,
+            input: value,
+            params: { mentionsValue: true },
+          });
         }
       } catch {
         // Missing: the daemon creates it.
@@ -144,6 +150,7 @@ export function tlsMaterial(ctx: ConfigContext) {
             path: ['passphraseEnv'],
             message: `environment variable ${v.passphraseEnv} is not set; set it to the PFX passphrase in the environment cmg runs in`,
             input: v.passphraseEnv,
+            params: { mentionsValue: true },
           });
         }
       } else {
