@@ -105,6 +105,8 @@ export const host = z
     error: 'expected an IP address (0.0.0.0, 127.0.0.1, ::) or a DNS name',
   });
 
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
 const RESERVED_SITE_CODES = new Set(['AUX', 'CON', 'NUL', 'PRN', 'SMS']);
 
 /** A Configuration Manager site code: three letters or digits, stored upper-case. */
@@ -127,7 +129,7 @@ export function tlsMaterial(ctx: ConfigContext) {
       pfxFile: filePath(ctx).optional(),
       passphraseEnv: z
         .string({ error: 'expected the name of an environment variable' })
-        .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, {
+        .regex(ENV_NAME, {
           error: 'expected the name of an environment variable, such as CMG_PFX_PASSPHRASE',
         })
         .optional(),
@@ -144,7 +146,11 @@ export function tlsMaterial(ctx: ConfigContext) {
         if (v.pfxFile === undefined) {
           tctx.addIssue({ code: 'custom', path: ['pfxFile'], message: 'is required with passphraseEnv' });
         }
-        if (v.passphraseEnv !== undefined && ctx.env[v.passphraseEnv] === undefined) {
+        if (
+          v.passphraseEnv !== undefined &&
+          ENV_NAME.test(v.passphraseEnv) &&
+          ctx.env[v.passphraseEnv] === undefined
+        ) {
           tctx.addIssue({
             code: 'custom',
             path: ['passphraseEnv'],
