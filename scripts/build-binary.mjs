@@ -28,6 +28,8 @@ await build({
   platform: 'node',
   target: 'node20',
   format: 'cjs',
+  // Error classes name themselves from new.target.name; keep bundling from renaming them.
+  keepNames: true,
   // Prefer ES module builds: some packages' UMD builds (jsonc-parser) require() their own files at run time.
   mainFields: ['module', 'main'],
   // oclif requires typescript lazily for its development mode only.

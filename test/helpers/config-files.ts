@@ -7,13 +7,14 @@ import { spawnSync } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
+import { buildSync } from 'esbuild';
 import type { Test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { type DaemonConfig, type DaemonKind, loadDaemonConfig } from '../../src/config/kind.js';
 import { ConfigError, type ConfigIssue } from '../../src/errors.js';
 
-/** The project root: the child process of `loadUnreadable` runs there so that `--import tsx` resolves. */
+/** The project root, where esbuild resolves the loader's dependencies. */
 const PROJECT_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
 /** A config object as a test builds it before writing it out. */
@@ -229,25 +230,52 @@ export function readerUid(): number | undefined {
 
 /**
  * Loads `file` in a child process running as nobody (uid/gid 65534): root reads any file whatever its
- * mode bits, so an unreadable file can only be tested as another user.
+ * mode bits, so an unreadable file can only be tested as another user. nobody may not be able to read
+ * the checkout (a clone in a 0700 folder), so the loader is first bundled with esbuild into a
+ * world-readable temp folder of its own and the child runs only that file.
  */
 function loadAsNobody(kind: ConfigKind, file: string): LoadOutcome {
-  const loader = `m[${JSON.stringify(kind.name)}]`;
-  const code = `import(${JSON.stringify(pathToFileURL(kind.module).href)}).then((m) => {
-    try { ${loader}(${JSON.stringify(file)}, {}); console.log(JSON.stringify({ ok: true })); }
-    catch (e) { console.log(JSON.stringify({ name: e.name, code: e.code, issues: e.issues })); }
-  });`;
-  const run = spawnSync(process.execPath, ['--import', 'tsx', '-e', code], {
-    uid: 65534,
-    gid: 65534,
-    cwd: PROJECT_ROOT, // where `--import tsx` is resolved; must be readable by nobody
-    env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin' },
-    encoding: 'utf8',
-    timeout: 60_000,
-  });
-  if (run.error) throw new Error(`cannot run the loader as uid 65534: ${run.error.message}`);
-  assert.is(run.status, 0, `child failed (is ${PROJECT_ROOT} readable by uid 65534?): ${run.stderr}`);
-  return JSON.parse(run.stdout.trim().split('\n').pop() ?? '') as LoadOutcome;
+  const bundleDir = mkdtempSync(join(tmpdir(), 'cmg-nobody-'));
+  try {
+    chmodSync(bundleDir, 0o755);
+    const entry = join(bundleDir, 'entry.ts');
+    writeFileSync(
+      entry,
+      `import { ${kind.name} as load } from ${JSON.stringify(kind.module)};
+try { load(${JSON.stringify(file)}, {}); console.log(JSON.stringify({ ok: true })); }
+catch (e) { console.log(JSON.stringify({ name: e.name, code: e.code, issues: e.issues })); }
+`,
+    );
+    const bundle = join(bundleDir, 'loader.cjs');
+    buildSync({
+      entryPoints: [entry],
+      outfile: bundle,
+      bundle: true,
+      platform: 'node',
+      // CommonJS, as for the single binary: bundled CommonJS packages require() Node's built-ins.
+      format: 'cjs',
+      keepNames: true, // error classes report their own names
+      // jsonc-parser's UMD build require()s its own files at run time; its ES module build bundles.
+      mainFields: ['module', 'main'],
+      absWorkingDir: PROJECT_ROOT,
+      nodePaths: [join(PROJECT_ROOT, 'node_modules')],
+      logLevel: 'error',
+    });
+    chmodSync(bundle, 0o644);
+    const run = spawnSync(process.execPath, [bundle], {
+      uid: 65534,
+      gid: 65534,
+      cwd: bundleDir,
+      env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin' },
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    if (run.error) throw new Error(`cannot run the loader as uid 65534: ${run.error.message}`);
+    assert.is(run.status, 0, `loader child failed: ${run.stderr}`);
+    return JSON.parse(run.stdout.trim().split('\n').pop() ?? '') as LoadOutcome;
+  } finally {
+    rmSync(bundleDir, { recursive: true, force: true });
+  }
 }
 
 /**
