@@ -1,5 +1,7 @@
 import { Command, type Interfaces } from '@oclif/core';
+import { type DaemonConfig, type DaemonKind, loadDaemonConfig } from '../config/kind.js';
 import { CmgError, exitCodeFor } from '../errors.js';
+import { type CmtraceLogger, closeAllLogs, type LoggerOptions, openLogger } from '../logs/logger.js';
 
 export type CmgFlags<T extends typeof Command> = Interfaces.InferredFlags<
   (typeof CmgCommand)['baseFlags'] & T['flags']
@@ -8,8 +10,9 @@ export type CmgArgs<T extends typeof Command> = Interfaces.InferredArgs<T['args'
 
 /**
  * What every cmg command shares: flag parsing, `--json` (one JSON document on
- * stdout and nothing else there), human messages on stderr, and the single
- * place where an error becomes a message and an exit code.
+ * stdout and nothing else there), human messages on stderr, config loading,
+ * CMTrace logging with a flush on every way out, and the single place where an
+ * error becomes a message and an exit code.
  *
  * A command implements `run()` returning its result as data, and `render()`
  * to show that result to a person; `--json` prints the result itself.
@@ -36,7 +39,36 @@ export abstract class CmgCommand<T extends typeof Command> extends Command {
   /** Shows the result to a person (stdout). Not called with --json. */
   protected abstract render(result: Awaited<ReturnType<this['run']>>): void;
 
+  /** Loads a gateway or connection point config once into its typed form; a bad file is a ConfigError (exit 2). */
+  protected loadConfig(file: string, kind?: DaemonKind): DaemonConfig {
+    return loadDaemonConfig(file, kind);
+  }
+
+  /**
+   * Opens a CMTrace log for this command. Every log is flushed and closed when
+   * the command ends, whatever the outcome, and on SIGINT/SIGTERM the command
+   * leaves through process.exit so that queued lines are still written.
+   */
+  protected openLog(dir: string, file: string, component: string, options?: LoggerOptions): CmtraceLogger {
+    this.installSignalHandlers();
+    return openLogger(dir, file, component, options);
+  }
+
+  /** What SIGINT/SIGTERM do once a log is open: exit 130/143 (logs flush on exit). Daemons drain first. */
+  protected onSignal(signal: NodeJS.Signals): void | Promise<void> {
+    process.exit(signal === 'SIGINT' ? 130 : 143);
+  }
+
+  private signalsInstalled = false;
+
+  private installSignalHandlers(): void {
+    if (this.signalsInstalled) return;
+    this.signalsInstalled = true;
+    for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => void this.onSignal(signal));
+  }
+
   override async finally(err: Error | undefined): Promise<void> {
+    await closeAllLogs();
     await super.finally(err);
   }
 

@@ -1,5 +1,5 @@
 import { Args, Flags } from '@oclif/core';
-import { type DaemonKind, loadDaemonConfig } from '../../config/kind.js';
+import type { DaemonKind } from '../../config/kind.js';
 import { CmgCommand } from '../base.js';
 
 export interface ConfigCheckResult {
@@ -31,7 +31,7 @@ export default class ConfigCheck extends CmgCommand<typeof ConfigCheck> {
   };
 
   async run(): Promise<ConfigCheckResult> {
-    const loaded = loadDaemonConfig(this.args.file, this.flags.kind as DaemonKind | undefined);
+    const loaded = this.loadConfig(this.args.file, this.flags.kind as DaemonKind | undefined);
     return { file: loaded.config.source, kind: loaded.kind, valid: true, config: loaded.config };
   }
 
