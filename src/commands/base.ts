@@ -36,6 +36,14 @@ export abstract class CmgCommand<T extends typeof Command> extends Command {
     this.args = args as CmgArgs<T>;
   }
 
+  /**
+   * The exit code of a result that was printed: a check that ran and found
+   * problems (`cmg certs verify`) prints its findings and exits 1.
+   */
+  protected exitCodeOf(_result: Awaited<ReturnType<this['run']>>): number {
+    return 0;
+  }
+
   /** Shows the result to a person (stdout). Not called with --json. */
   protected abstract render(result: Awaited<ReturnType<this['run']>>): void;
 
@@ -87,8 +95,9 @@ export abstract class CmgCommand<T extends typeof Command> extends Command {
 
   override async _run<R>(): Promise<R> {
     const result = (await super._run()) as R;
-    if (result !== undefined && process.exitCode === undefined && !this.jsonEnabled()) {
-      this.render(result as Awaited<ReturnType<this['run']>>);
+    if (result !== undefined && process.exitCode === undefined) {
+      if (!this.jsonEnabled()) this.render(result as Awaited<ReturnType<this['run']>>);
+      process.exitCode = this.exitCodeOf(result as Awaited<ReturnType<this['run']>>);
     }
     return result;
   }

@@ -1,6 +1,28 @@
+import CertsCaCreate from './certs/ca/create.js';
+import CertsCrl from './certs/crl.js';
+import CertsInspect from './certs/inspect.js';
+import CertsIssue from './certs/issue.js';
+import CertsLab from './certs/lab.js';
+import CertsManagementCreate from './certs/management/create.js';
+import CertsPfx from './certs/pfx.js';
+import CertsRootsExport from './certs/roots/export.js';
+import CertsVerify from './certs/verify.js';
+import CertsWebCheck from './certs/web/check.js';
+import CertsWebRequest from './certs/web/request.js';
 import ConfigCheck from './config/check.js';
 
 /** Every command of cmg, by oclif id (topics joined with ':'). Explicit, so the single binary needs no file scan. */
 export const COMMANDS = {
+  'certs:ca:create': CertsCaCreate,
+  'certs:crl': CertsCrl,
+  'certs:inspect': CertsInspect,
+  'certs:issue': CertsIssue,
+  'certs:lab': CertsLab,
+  'certs:management:create': CertsManagementCreate,
+  'certs:pfx': CertsPfx,
+  'certs:roots:export': CertsRootsExport,
+  'certs:verify': CertsVerify,
+  'certs:web:check': CertsWebCheck,
+  'certs:web:request': CertsWebRequest,
   'config:check': ConfigCheck,
 };

@@ -1,0 +1,27 @@
+/** PEM armour (RFC 7468): one base64 body per BEGIN/END pair, 64 columns. */
+export interface PemBlock {
+  label: string;
+  der: Buffer;
+}
+
+export function toPem(label: string, der: Uint8Array): string {
+  const b64 = Buffer.from(der).toString('base64');
+  const lines = b64.match(/.{1,64}/g) ?? [];
+  return `-----BEGIN ${label}-----\n${lines.join('\n')}\n-----END ${label}-----\n`;
+}
+
+const BLOCK = /-----BEGIN ([A-Z0-9 ]+)-----([\s\S]*?)-----END \1-----/g;
+
+/** Every PEM block in a text, in order; text around and between blocks (comments, "Bag Attributes") is ignored. */
+export function parsePem(text: string): PemBlock[] {
+  const blocks: PemBlock[] = [];
+  for (const m of text.matchAll(BLOCK)) {
+    const body = (m[2] ?? '').replace(/^[A-Za-z-]+:.*$/gm, '').replace(/\s+/g, '');
+    blocks.push({ label: m[1] ?? '', der: Buffer.from(body, 'base64') });
+  }
+  return blocks;
+}
+
+export function looksLikePem(data: Buffer): boolean {
+  return data.subarray(0, 4096).toString('latin1').includes('-----BEGIN ');
+}
