@@ -2,25 +2,15 @@
 // `node bin/run.js --version` over repeated, interleaved runs.
 // Usage: npm run bench:startup [-- --runs 30]   (builds nothing: run `npm run build:binary` first)
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { binaryAlone, machine, median, percentile, root, runsFromArgv, saveResult } from './lib.mjs';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const runsFlag = process.argv.indexOf('--runs');
-const runs = runsFlag > 0 ? Number(process.argv[runsFlag + 1]) : 30;
-const binary = join(root, 'dist', 'cmg');
-if (!existsSync(binary)) {
-  console.error('dist/cmg is missing: run `npm run build:binary` first');
-  process.exit(1);
-}
-// The binary runs from an empty folder, as it would be deployed.
-const alone = mkdtempSync(join(tmpdir(), 'cmg-startup-'));
-copyFileSync(binary, join(alone, 'cmg'));
+const runs = runsFromArgv(30);
+const { dir: alone, cmg } = binaryAlone('cmg-startup-');
 
 const contenders = {
-  'dist/cmg --version (single binary)': { cmd: join(alone, 'cmg'), args: ['--version'], cwd: alone },
+  'dist/cmg --version (single binary)': { cmd: cmg, args: ['--version'], cwd: alone },
   'node bin/run.js --version': {
     cmd: process.execPath,
     args: [join(root, 'bin', 'run.js'), '--version'],
@@ -46,21 +36,14 @@ for (let i = 0; i < runs; i++) {
 }
 rmSync(alone, { recursive: true, force: true });
 
-const pct = (xs, p) =>
-  [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))];
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-};
 const result = {
   date: new Date().toISOString(),
-  machine: `${cpus().length} x ${cpus()[0]?.model ?? 'unknown cpu'}, node ${process.version}`,
+  machine: machine(),
   runs,
   results: Object.entries(times).map(([name, xs]) => ({
     name,
     medianMs: +median(xs).toFixed(1),
-    p90Ms: +pct(xs, 90).toFixed(1),
+    p90Ms: +percentile(xs, 90).toFixed(1),
     minMs: +Math.min(...xs).toFixed(1),
   })),
 };
@@ -71,8 +54,4 @@ for (const r of result.results) {
   console.log(`| \`${r.name}\` | ${r.medianMs} ms | ${r.p90Ms} ms | ${r.minMs} ms | +${extra} ms |`);
 }
 console.log(`\n${runs} interleaved runs each, ${result.machine}`);
-mkdirSync(join(root, 'bench', 'results'), { recursive: true });
-writeFileSync(
-  join(root, 'bench', 'results', `startup-${result.date.slice(0, 10)}.json`),
-  `${JSON.stringify(result, null, 2)}\n`,
-);
+saveResult('startup', result);

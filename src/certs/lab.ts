@@ -43,6 +43,9 @@ export async function createLab(req: LabRequest): Promise<LabResult> {
   const certificates: LabResult['certificates'] = [];
   const out = (name: string) => join(req.outDir, name);
   const notAfterDays = req.days;
+  // Key generation dominates (RSA especially) and runs on libuv's thread pool: make every pair at once.
+  const pairCount = 8 + req.connectionPoints.length;
+  const pairs = await Promise.all(Array.from({ length: pairCount }, () => generateKeyPair(req.keyType)));
 
   async function make(
     name: string,
@@ -51,7 +54,8 @@ export async function createLab(req: LabRequest): Promise<LabResult> {
     issuer: Issuer | undefined,
     extra: { dns?: string[]; ips?: string[]; uris?: string[] } = {},
   ): Promise<Issuer> {
-    const keyPair = await generateKeyPair(req.keyType);
+    const keyPair = pairs.pop();
+    if (!keyPair) throw new Error('lab: fewer key pairs than certificates (a bug)');
     const cert = await issueCertificate({
       profile,
       subject,

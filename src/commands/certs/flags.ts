@@ -19,6 +19,8 @@ export const certFlags = {
       max: 36500,
       ...(defaultDays === undefined ? {} : { default: defaultDays }),
     }),
+  issuerKey: Flags.string({ description: "the issuer's private key (default: beside --issuer, .key)" }),
+  crlUrl: Flags.string({ description: 'CRL distribution point URLs, comma-separated' }),
   passphraseEnv: Flags.string({
     description: 'environment variable holding the PFX passphrase',
     exclusive: ['passphrase-file'],

@@ -18,9 +18,9 @@ export default class CertsCaCreate extends CmgCommand<typeof CertsCaCreate> {
     issuer: Flags.string({
       description: 'certificate of the CA that signs this one (absent: a self-signed root)',
     }),
-    'issuer-key': Flags.string({ description: "the issuer's private key (default: beside --issuer, .key)" }),
+    'issuer-key': certFlags.issuerKey,
     'path-length': Flags.integer({ description: 'how many CAs may follow below this one', min: 0 }),
-    'crl-url': Flags.string({ description: 'CRL distribution point URLs, comma-separated' }),
+    'crl-url': certFlags.crlUrl,
     'key-type': certFlags.keyType,
     days: certFlags.days(),
     force: certFlags.force,
