@@ -150,8 +150,22 @@ export class Certificate {
     return this.x509.getExtension(x509.BasicConstraintsExtension)?.pathLength;
   }
 
+  /** Its own issuer: same name, and its own key verifies its signature (whatever its key usage says). */
   get isSelfSigned(): boolean {
-    return this.native.checkIssued(this.native) && this.native.verify(this.native.publicKey);
+    return this.names(this) && this.native.verify(this.native.publicKey);
+  }
+
+  /**
+   * True when `issuer` is the one this certificate names: its subject equals
+   * this issuer name and, when both carry key identifiers, they agree. Unlike
+   * OpenSSL's check_issued this ignores the issuer's key usage, so that an
+   * issuer that is not a CA is found and reported as such, not as missing.
+   */
+  names(issuer: Certificate): boolean {
+    if (this.native.issuer !== issuer.native.subject) return false;
+    const aki = this.x509.getExtension(x509.AuthorityKeyIdentifierExtension)?.keyId;
+    const ski = issuer.x509.getExtension(x509.SubjectKeyIdentifierExtension)?.keyId;
+    return aki === undefined || ski === undefined || aki.toLowerCase() === ski.toLowerCase();
   }
 
   /** Extended key usage OIDs; undefined when the certificate has no EKU extension (any use). */
@@ -214,9 +228,9 @@ export class Certificate {
     return { oid, name: oid, hash: 'unknown' };
   }
 
-  /** True when `issuer`'s name, key identifiers and key usage fit, and its key verifies this signature. */
+  /** True when `issuer` is the one this certificate names and its key verifies this signature. */
   isIssuedBy(issuer: Certificate): boolean {
-    return this.native.checkIssued(issuer.native) && this.native.verify(issuer.native.publicKey);
+    return this.names(issuer) && this.native.verify(issuer.native.publicKey);
   }
 
   isValidAt(at: Date): boolean {

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { isIP } from 'node:net';
 import { Certificate, EKU } from './certificate.js';
-import { type KeyPair, type KeyType, type SignatureHash, signingAlgorithm } from './keys.js';
+import { type KeyPair, type KeyType, keyForHash, type SignatureHash, signingAlgorithm } from './keys.js';
 import { type CryptoKey, x509 } from './x509.js';
 
 /** What a certificate is for; each profile fixes its extensions. */
@@ -93,6 +93,7 @@ export async function issueCertificate(req: IssueRequest): Promise<Certificate> 
     extensions.push(new x509.CRLDistributionPointsExtension(req.crlUrls));
 
   const signer = req.issuer ?? { key: req.keyPair.privateKey, keyType: req.keyPair.type };
+  const signingKey = await keyForHash(signer.key, req.signatureHash);
   const common = {
     serialNumber: randomSerial(),
     notBefore,
@@ -109,12 +110,12 @@ export async function issueCertificate(req: IssueRequest): Promise<Certificate> 
         subject: req.subject,
         issuer: req.issuer.cert.x509.subjectName, // the same encoding, byte for byte
         publicKey: req.keyPair.publicKey,
-        signingKey: req.issuer.key,
+        signingKey,
       })
     : await x509.X509CertificateGenerator.createSelfSigned({
         ...common,
         name: req.subject,
-        keys: { privateKey: req.keyPair.privateKey, publicKey: req.keyPair.publicKey },
+        keys: { privateKey: signingKey, publicKey: req.keyPair.publicKey },
       });
   return Certificate.fromPeculiar(cert);
 }

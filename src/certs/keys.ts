@@ -77,6 +77,31 @@ export function keyTypeOf(key: KeyObject): KeyType {
   );
 }
 
+/** DER keys carry no label: try PKCS#8, then SEC1 (EC), then PKCS#1 (RSA), as OpenSSL writes them. */
+function privateKeyFromDer(der: Buffer): KeyObject {
+  let first: unknown;
+  for (const type of ['pkcs8', 'sec1', 'pkcs1'] as const) {
+    try {
+      return createPrivateKey({ key: der, format: 'der', type });
+    } catch (err) {
+      first ??= err;
+    }
+  }
+  throw first;
+}
+
+/**
+ * A WebCrypto RSA key signs with the hash it was imported with; to sign with
+ * another (tests that need a SHA-1 certificate, SHA-384 on request), import it
+ * again with that hash. ECDSA keys take the hash per signature and pass as they are.
+ */
+export async function keyForHash(key: CryptoKey, hash: SignatureHash | undefined): Promise<CryptoKey> {
+  const alg = key.algorithm as { name: string; hash?: { name: string } };
+  if (!hash || alg.name !== 'RSASSA-PKCS1-v1_5' || alg.hash?.name === hash) return key;
+  const pkcs8 = await subtle.exportKey('pkcs8', key);
+  return subtle.importKey('pkcs8', pkcs8, { name: 'RSASSA-PKCS1-v1_5', hash }, true, ['sign']);
+}
+
 /**
  * Reads a private key in any form OpenSSL and Windows tools write unencrypted:
  * PKCS#8 PEM or DER, PKCS#1 ("RSA PRIVATE KEY"), SEC1 ("EC PRIVATE KEY").
@@ -86,7 +111,7 @@ export async function importPrivateKey(data: Buffer | KeyObject, source = 'the k
   try {
     if (!Buffer.isBuffer(data)) keyObject = data;
     else if (data.includes('-----BEGIN')) keyObject = createPrivateKey(data);
-    else keyObject = createPrivateKey({ key: data, format: 'der', type: 'pkcs8' });
+    else keyObject = privateKeyFromDer(data);
   } catch (err) {
     const encrypted = data instanceof Buffer && data.includes('ENCRYPTED');
     throw new CertError(
@@ -113,9 +138,7 @@ export async function importPrivateKey(data: Buffer | KeyObject, source = 'the k
 
 /** The public key (SPKI DER) of a private key given as PEM (any form) or PKCS#8 DER. */
 export function spkiOfPrivateKey(data: Buffer): Buffer {
-  const key = data.includes('-----BEGIN')
-    ? createPrivateKey(data)
-    : createPrivateKey({ key: data, format: 'der', type: 'pkcs8' });
+  const key = data.includes('-----BEGIN') ? createPrivateKey(data) : privateKeyFromDer(data);
   return createPublicKey(key).export({ format: 'der', type: 'spki' });
 }
 

@@ -2,6 +2,8 @@
 export interface PemBlock {
   label: string;
   der: Buffer;
+  /** An old-style OpenSSL encrypted key: `Proc-Type: 4,ENCRYPTED` headers, the body is ciphertext. */
+  encrypted: boolean;
 }
 
 export function toPem(label: string, der: Uint8Array): string {
@@ -16,8 +18,10 @@ const BLOCK = /-----BEGIN ([A-Z0-9 ]+)-----([\s\S]*?)-----END \1-----/g;
 export function parsePem(text: string): PemBlock[] {
   const blocks: PemBlock[] = [];
   for (const m of text.matchAll(BLOCK)) {
-    const body = (m[2] ?? '').replace(/^[A-Za-z-]+:.*$/gm, '').replace(/\s+/g, '');
-    blocks.push({ label: m[1] ?? '', der: Buffer.from(body, 'base64') });
+    const inner = m[2] ?? '';
+    const body = inner.replace(/^[A-Za-z-]+:.*$/gm, '').replace(/\s+/g, '');
+    const encrypted = /^Proc-Type:.*ENCRYPTED/m.test(inner);
+    blocks.push({ label: m[1] ?? '', der: Buffer.from(body, 'base64'), encrypted });
   }
   return blocks;
 }

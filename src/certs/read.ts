@@ -59,7 +59,8 @@ function pkcs7Certificates(der: Buffer): Certificate[] | undefined {
 function fromPem(path: string, data: Buffer): Bundle {
   const bundle: Bundle = { source: path, format: 'pem', certificates: [], crls: [] };
   for (const block of parsePem(data.toString('latin1'))) {
-    switch (block.label) {
+    const label = block.encrypted ? 'ENCRYPTED PRIVATE KEY' : block.label;
+    switch (label) {
       case 'CERTIFICATE':
       case 'X509 CERTIFICATE':
         bundle.certificates.push(Certificate.fromDer(block.der, `a certificate in ${path}`));

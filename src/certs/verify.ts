@@ -134,9 +134,7 @@ function findIssuer(
   cert: Certificate,
   candidates: Certificate[],
 ): { issuer?: Certificate; nameOnly?: Certificate } {
-  const byName = candidates.filter(
-    (c) => c.thumbprint !== cert.thumbprint && cert.native.checkIssued(c.native),
-  );
+  const byName = candidates.filter((c) => c.thumbprint !== cert.thumbprint && cert.names(c));
   const issuer = byName.find((c) => cert.native.verify(c.native.publicKey));
   return issuer ? { issuer } : { nameOnly: byName[0] };
 }
