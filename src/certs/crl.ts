@@ -1,5 +1,5 @@
 import type { Certificate } from './certificate.js';
-import { CertError } from './errors.js';
+import { CertError, CertUsageError } from './errors.js';
 import { type KeyType, signingAlgorithm } from './keys.js';
 import { toPem } from './pem.js';
 import { type CryptoKey, x509 } from './x509.js';
@@ -90,10 +90,23 @@ export class Crl {
   }
 }
 
-/** Serial numbers compare as upper-case hex without leading zero bytes. */
+/** Serial numbers compare as upper-case hex of whole bytes, without leading zero bytes. */
 export function normalizeSerial(serial: string): string {
-  const hex = serial.replace(/[^0-9a-fA-F]/g, '').toUpperCase();
-  return hex.replace(/^(00)+(?=.)/, '') || '0';
+  let hex = serial.replace(/[\s:]/g, '').toUpperCase();
+  if (hex.length % 2 === 1) hex = `0${hex}`;
+  while (hex.length > 2 && hex.startsWith('00')) hex = hex.slice(2);
+  return hex;
+}
+
+/** A serial number as an admin types it: hex, optionally with colons or spaces between bytes. */
+export function parseSerial(input: string): string {
+  const bare = input.trim().replace(/^0x/i, '');
+  if (!/^[0-9a-fA-F]+([\s:][0-9a-fA-F]+)*$/.test(bare)) {
+    throw new CertUsageError('CMG_CERT_BAD_SERIAL', `not a serial number: ${JSON.stringify(input)}`, {
+      hint: 'Give it in hex, as `cmg certs inspect` shows it (4F2A9C01, or 4F:2A:9C:01).',
+    });
+  }
+  return normalizeSerial(bare);
 }
 
 function encodeSmallInteger(n: number): Uint8Array {

@@ -1,4 +1,5 @@
 import type { Certificate } from './certificate.js';
+import { CertUsageError } from './errors.js';
 
 /**
  * A connection point's identity travels in its certificate, never in anything
@@ -15,7 +16,8 @@ const URN = /^urn:cmg:site:([A-Za-z0-9]{3}):connection-point:([A-Za-z0-9][A-Za-z
 export function connectionPointUri(site: string, id: string): string {
   const uri = `urn:cmg:site:${site.toUpperCase()}:connection-point:${id}`;
   if (!URN.test(uri)) {
-    throw new RangeError(
+    throw new CertUsageError(
+      'CMG_USAGE',
       `invalid connection point identity ${JSON.stringify(uri)}: the site is three letters or digits, the id 1-63 of letters, digits, ".", "_", "-"`,
     );
   }

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { isIP } from 'node:net';
 import { Certificate, EKU } from './certificate.js';
+import { CertUsageError } from './errors.js';
 import { type KeyPair, type KeyType, keyForHash, type SignatureHash, signingAlgorithm } from './keys.js';
 import { type CryptoKey, x509 } from './x509.js';
 
@@ -35,6 +36,24 @@ export interface IssueRequest {
   signatureHash?: SignatureHash;
 }
 
+const DNS_NAME = /^(\*\.)?(?!-)[A-Za-z0-9-]{1,63}(?<!-)(\.(?!-)[A-Za-z0-9-]{1,63}(?<!-))*\.?$/;
+
+/** Checks a distinguished name parses to at least one attribute; @peculiar reads "not a dn" as an empty name. */
+export function checkSubject(subject: string): string {
+  let attributes = 0;
+  try {
+    attributes = new x509.Name(subject).toJSON().length;
+  } catch {
+    attributes = 0;
+  }
+  if (attributes === 0 || !/^\s*[A-Za-z][A-Za-z0-9.]*\s*=/.test(subject)) {
+    throw new CertUsageError('CMG_CERT_BAD_SUBJECT', `not a distinguished name: ${JSON.stringify(subject)}`, {
+      hint: 'Write it as attribute=value pairs, such as "CN=Contoso Root, O=Contoso".',
+    });
+  }
+  return subject;
+}
+
 /** 16 random bytes, positive (high bit clear), as RFC 5280 and the CA/B forum ask. */
 export function randomSerial(): string {
   const bytes = randomBytes(16);
@@ -60,6 +79,7 @@ const PROFILE_EKUS: Record<Profile, string[] | undefined> = {
 
 /** Issues a certificate with the extensions of its profile. */
 export async function issueCertificate(req: IssueRequest): Promise<Certificate> {
+  checkSubject(req.subject);
   const isCA = req.profile === 'root-ca' || req.profile === 'sub-ca';
   // Back-date a little: a clock a minute behind on another machine must not find it "not yet valid".
   const notBefore = req.notBefore ?? new Date(Date.now() - 5 * 60_000);
@@ -81,9 +101,18 @@ export async function issueCertificate(req: IssueRequest): Promise<Certificate> 
     );
   }
   const names: x509.JsonGeneralName[] = [
-    ...(req.dns ?? []).map((value) => ({ type: 'dns' as const, value })),
+    ...(req.dns ?? []).map((value) => {
+      if (!DNS_NAME.test(value)) {
+        throw new CertUsageError(
+          'CMG_USAGE',
+          `not a DNS name: ${JSON.stringify(value)} (a wildcard may only be the first label)`,
+        );
+      }
+      return { type: 'dns' as const, value };
+    }),
     ...(req.ips ?? []).map((value) => {
-      if (isIP(value) === 0) throw new RangeError(`not an IP address: ${value}`);
+      if (isIP(value) === 0)
+        throw new CertUsageError('CMG_USAGE', `not an IP address: ${JSON.stringify(value)}`);
       return { type: 'ip' as const, value };
     }),
     ...(req.uris ?? []).map((value) => ({ type: 'url' as const, value })),

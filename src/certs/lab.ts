@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import { createCrl } from './crl.js';
+import { CertUsageError } from './errors.js';
 import { connectionPointUri } from './identity.js';
 import { type Issuer, issueCertificate, type Profile } from './issue.js';
 import { generateKeyPair, type KeyType, privateKeyPem } from './keys.js';
@@ -39,6 +40,14 @@ export interface LabResult {
  * the management point's server certificate; a CRL for every CA.
  */
 export async function createLab(req: LabRequest): Promise<LabResult> {
+  const ids = req.connectionPoints;
+  if (ids.length === 0 || new Set(ids.map((i) => i.toLowerCase())).size !== ids.length) {
+    throw new CertUsageError(
+      'CMG_USAGE',
+      `--connection-points needs one or more distinct ids, got ${JSON.stringify(ids.join(','))}`,
+    );
+  }
+  for (const id of ids) connectionPointUri(req.site, id); // a bad site or id is refused before any key is made
   const files = new OutputFiles();
   const certificates: LabResult['certificates'] = [];
   const out = (name: string) => join(req.outDir, name);

@@ -5,12 +5,19 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import type { Certificate, CertificateInfo } from './certificate.js';
-import { createCrl, normalizeSerial, type RevocationReason, type RevokedEntry } from './crl.js';
+import { createCrl, normalizeSerial, parseSerial, type RevocationReason, type RevokedEntry } from './crl.js';
 import { createCsr } from './csr.js';
 import { CertUsageError } from './errors.js';
 import { connectionPointUri } from './identity.js';
 import { type Issuer, issueCertificate, type Profile } from './issue.js';
-import { generateKeyPair, importPrivateKey, type KeyType, privateKeyDer, privateKeyPem } from './keys.js';
+import {
+  generateKeyPair,
+  importPrivateKey,
+  type KeyType,
+  privateKeyDer,
+  privateKeyPem,
+  publicKeyDer,
+} from './keys.js';
 import { OutputFiles } from './output.js';
 import { writePfx } from './pfx.js';
 import { type PassphraseSource, readBundle } from './read.js';
@@ -56,6 +63,15 @@ export async function loadIssuer(
     keyData = readFileSync(keyPath);
   }
   const pair = await importPrivateKey(keyData as Buffer, keyPath ?? certFile);
+  // A key from another CA would sign certificates that nothing can verify: refuse it before writing anything.
+  const certSpki = cert.native.publicKey.export({ format: 'der', type: 'spki' });
+  if (!certSpki.equals(await publicKeyDer(pair.publicKey))) {
+    throw new CertUsageError(
+      'CMG_CERT_KEY_MISMATCH',
+      `the private key ${keyPath ?? `in ${certFile}`} does not belong to "${cert.subject}" (${certFile})`,
+      { hint: "Give the CA's own key with --issuer-key (or --ca-key)." },
+    );
+  }
   return { cert, key: pair.privateKey, keyType: pair.type };
 }
 
@@ -144,11 +160,7 @@ export function issue(o: IssueOptions): Promise<MadeCertificate> {
     if (!o.site || !o.id) {
       throw new CertUsageError('CMG_USAGE', 'a connection point certificate needs --site and --id');
     }
-    try {
-      uris.push(connectionPointUri(o.site, o.id));
-    } catch (err) {
-      throw new CertUsageError('CMG_USAGE', (err as Error).message);
-    }
+    uris.push(connectionPointUri(o.site, o.id));
   }
   if (o.type === 'server' && o.dns.length === 0 && o.ips.length === 0) {
     throw new CertUsageError('CMG_USAGE', 'a server certificate needs at least one --dns name (or --ip)');
@@ -199,10 +211,7 @@ export async function writeCrl(o: CrlOptions): Promise<CrlResult> {
       );
     }
   }
-  const serials = [
-    ...o.revokeCertificates.map((c) => c.serialNumber),
-    ...o.revokeSerials.map(normalizeSerial),
-  ];
+  const serials = [...o.revokeCertificates.map((c) => c.serialNumber), ...o.revokeSerials.map(parseSerial)];
   for (const serial of serials) {
     if (!entries.some((e) => e.serialNumber === normalizeSerial(serial))) {
       entries.push({ serialNumber: serial, revocationDate: now, ...(o.reason ? { reason: o.reason } : {}) });

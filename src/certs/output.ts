@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { CertUsageError } from './errors.js';
 
@@ -41,6 +41,7 @@ export class OutputFiles {
       const temp = `${f.path}.tmp-${process.pid}`;
       try {
         writeFileSync(temp, f.data, { mode, flag: 'wx' });
+        chmodSync(temp, mode); // the umask narrows the mode given at creation; the listed mode must be the real one
         renameSync(temp, f.path);
       } catch (err) {
         rmSync(temp, { force: true });

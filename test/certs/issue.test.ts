@@ -6,6 +6,7 @@ import { generateKeyPairSync } from 'node:crypto';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { EKU } from '../../src/certs/certificate.js';
+import { CertUsageError } from '../../src/certs/errors.js';
 import { connectionPointIdentity } from '../../src/certs/identity.js';
 import { issueCertificate } from '../../src/certs/issue.js';
 import {
@@ -120,7 +121,10 @@ test('names: DNS, IP and URI alternative names, the connection point identity', 
     await makeLeaf('server', root, { ips: ['not-an-ip'] });
     assert.unreachable('an invalid IP address should be refused');
   } catch (err) {
-    assert.instance(err, RangeError);
+    // A bad name on the command line is a usage error (exit 2), with the value in the message.
+    assert.instance(err, CertUsageError);
+    assert.is((err as CertUsageError).code, 'CMG_USAGE');
+    assert.match((err as Error).message, '"not-an-ip"');
   }
 });
 
