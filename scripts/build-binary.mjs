@@ -34,7 +34,11 @@ await build({
   mainFields: ['module', 'main'],
   // oclif requires typescript lazily for its development mode only.
   external: ['typescript'],
-  define: { CMG_PACKAGE_JSON: JSON.stringify(runtimePjson) },
+  define: {
+    CMG_PACKAGE_JSON: JSON.stringify(runtimePjson),
+    // Written by `npm run build` (oclif manifest), which build:binary runs first.
+    CMG_MANIFEST: readFileSync(join(root, 'oclif.manifest.json'), 'utf8'),
+  },
   banner: { js: "process.env.OCLIF_DISABLE_ENGINE_WARNING ??= '1';" },
   logLevel: 'warning',
   legalComments: 'none',

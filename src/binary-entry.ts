@@ -9,12 +9,15 @@ import { Config, execute, Plugin } from '@oclif/core';
 import { COMMANDS } from './commands/index.js';
 
 declare const CMG_PACKAGE_JSON: ConstructorParameters<typeof Plugin>[0]['pjson'];
+/** oclif.manifest.json of this build, inlined: without it oclif derives every command's flags at each start. */
+declare const CMG_MANIFEST: unknown;
 
 async function main(): Promise<void> {
   const root = dirname(process.execPath);
   const plugin = new Plugin({ root, pjson: CMG_PACKAGE_JSON, isRoot: true, ignoreManifest: true });
   // oclif's explicit discovery would import() its target file; hand it the compiled map instead.
   (plugin as unknown as { commandCache: typeof COMMANDS }).commandCache = COMMANDS;
+  (plugin as unknown as { _manifest: () => Promise<unknown> })._manifest = async () => CMG_MANIFEST;
   await plugin.load();
   const config = await Config.load({
     root,

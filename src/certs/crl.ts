@@ -6,16 +6,10 @@ import { type CryptoKey, x509 } from './x509.js';
 
 const CRL_NUMBER_OID = '2.5.29.20';
 
-export const REVOCATION_REASONS = [
-  'unspecified',
-  'keyCompromise',
-  'cACompromise',
-  'affiliationChanged',
-  'superseded',
-  'cessationOfOperation',
-  'certificateHold',
-] as const;
-export type RevocationReason = (typeof REVOCATION_REASONS)[number];
+import { REVOCATION_REASONS } from './names.js';
+
+export { REVOCATION_REASONS, type RevocationReason } from './names.js';
+
 /** Reason codes as RFC 5280 numbers them (7 is unused); the last three are read, never written by cmg. */
 const REASON_NAMES = [...REVOCATION_REASONS, 'unused', 'removeFromCRL', 'privilegeWithdrawn', 'aACompromise'];
 

@@ -3,11 +3,11 @@ import { isIP } from 'node:net';
 import { Certificate, EKU } from './certificate.js';
 import { CertUsageError } from './errors.js';
 import { type KeyPair, type KeyType, keyForHash, type SignatureHash, signingAlgorithm } from './keys.js';
+/** What a certificate is for; each profile fixes its extensions. */
+import type { Profile } from './names.js';
 import { type CryptoKey, x509 } from './x509.js';
 
-/** What a certificate is for; each profile fixes its extensions. */
-export const PROFILES = ['root-ca', 'sub-ca', 'client', 'server', 'connection-point', 'management'] as const;
-export type Profile = (typeof PROFILES)[number];
+export { PROFILES, type Profile } from './names.js';
 
 export interface Issuer {
   cert: Certificate;

@@ -1,5 +1,6 @@
 import { createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
 import { CertError } from './errors.js';
+import type { KeyType } from './names.js';
 import { toPem } from './pem.js';
 import {
   type CryptoKey,
@@ -10,8 +11,7 @@ import {
   subtle,
 } from './x509.js';
 
-export const KEY_TYPES = ['rsa2048', 'rsa3072', 'rsa4096', 'p256', 'p384'] as const;
-export type KeyType = (typeof KEY_TYPES)[number];
+export { KEY_TYPES, type KeyType } from './names.js';
 
 /** A key pair as WebCrypto keys (what @peculiar/x509 signs with) plus what it is. */
 export interface KeyPair {

@@ -2,8 +2,9 @@ import { type Certificate, EKU } from './certificate.js';
 import type { Crl } from './crl.js';
 import { type ConnectionPointIdentity, connectionPointIdentity } from './identity.js';
 
-export const PURPOSES = ['client', 'server', 'connection-point'] as const;
-export type Purpose = (typeof PURPOSES)[number];
+import type { Purpose } from './names.js';
+
+export { PURPOSES, type Purpose } from './names.js';
 
 const PURPOSE_EKU: Record<Purpose, string> = {
   client: EKU.clientAuth,

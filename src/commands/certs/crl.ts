@@ -1,7 +1,6 @@
 import { Flags } from '@oclif/core';
-import { REVOCATION_REASONS, type RevocationReason } from '../../certs/crl.js';
-import { type CrlResult, loadIssuer, writeCrl } from '../../certs/make.js';
-import { readCertificates } from '../../certs/read.js';
+import type { CrlResult } from '../../certs/make.js';
+import { REVOCATION_REASONS, type RevocationReason } from '../../certs/names.js';
 import { CmgCommand } from '../base.js';
 import { certFlags, list, renderWritten } from './flags.js';
 
@@ -26,6 +25,8 @@ export default class CertsCrl extends CmgCommand<typeof CertsCrl> {
   };
 
   async run(): Promise<CrlResult> {
+    const { loadIssuer, writeCrl } = await import('../../certs/make.js');
+    const { readCertificates } = await import('../../certs/read.js');
     const f = this.flags;
     return writeCrl({
       ca: await loadIssuer(f.ca, f['ca-key']),

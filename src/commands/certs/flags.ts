@@ -1,5 +1,5 @@
 import { Flags } from '@oclif/core';
-import { KEY_TYPES, type KeyType } from '../../certs/keys.js';
+import { KEY_TYPES, type KeyType } from '../../certs/names.js';
 import { passphraseSource } from '../../certs/passphrase.js';
 import type { PassphraseSource } from '../../certs/read.js';
 import { UsageError } from '../../errors.js';

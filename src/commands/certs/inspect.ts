@@ -1,5 +1,5 @@
 import { Args } from '@oclif/core';
-import { type InspectedFile, inspectFiles } from '../../certs/examine.js';
+import type { InspectedFile } from '../../certs/examine.js';
 import { CmgCommand } from '../base.js';
 import { certFlags, passphraseFrom } from './flags.js';
 
@@ -20,6 +20,7 @@ export default class CertsInspect extends CmgCommand<typeof CertsInspect> {
   };
 
   async run(): Promise<InspectedFile[]> {
+    const { inspectFiles } = await import('../../certs/examine.js');
     const { argv } = await this.parse(CertsInspect);
     return inspectFiles(argv as string[], passphraseFrom(this.flags));
   }

@@ -1,5 +1,5 @@
 import { Flags } from '@oclif/core';
-import { type IssueType, issue, loadIssuer, type MadeCertificate } from '../../certs/make.js';
+import type { IssueType, MadeCertificate } from '../../certs/make.js';
 import { CmgCommand } from '../base.js';
 import { asKeyType, certFlags, list, renderWritten } from './flags.js';
 
@@ -34,6 +34,7 @@ export default class CertsIssue extends CmgCommand<typeof CertsIssue> {
   };
 
   async run(): Promise<MadeCertificate> {
+    const { issue, loadIssuer } = await import('../../certs/make.js');
     const f = this.flags;
     return issue({
       type: f.type as IssueType,

@@ -1,5 +1,5 @@
 import { Flags } from '@oclif/core';
-import { createLab, type LabResult } from '../../certs/lab.js';
+import type { LabResult } from '../../certs/lab.js';
 import { CmgCommand } from '../base.js';
 import { asKeyType, certFlags, list, renderWritten } from './flags.js';
 
@@ -50,6 +50,7 @@ export default class CertsLab extends CmgCommand<typeof CertsLab> {
   };
 
   async run(): Promise<LabOutput> {
+    const { createLab } = await import('../../certs/lab.js');
     const f = this.flags;
     const lab = await createLab({
       outDir: f.out,

@@ -1,5 +1,5 @@
 import { Flags } from '@oclif/core';
-import { type PfxConversion, pemToPfx, pfxToPem } from '../../certs/make.js';
+import type { PfxConversion } from '../../certs/make.js';
 import { UsageError } from '../../errors.js';
 import { CmgCommand } from '../base.js';
 import { certFlags, list, passphraseFrom, renderWritten } from './flags.js';
@@ -28,6 +28,7 @@ export default class CertsPfx extends CmgCommand<typeof CertsPfx> {
   };
 
   async run(): Promise<PfxConversion> {
+    const { pemToPfx, pfxToPem } = await import('../../certs/make.js');
     const f = this.flags;
     if (f.pfx) return pfxToPem({ pfxFile: f.pfx, out: f.out, passphrase: passphraseFrom(f), force: f.force });
     if (f.cert && f.key) {

@@ -1,6 +1,6 @@
 import { Flags } from '@oclif/core';
-import { type VerifyFilesResult, verifyFiles } from '../../certs/examine.js';
-import { PURPOSES, type Purpose } from '../../certs/verify.js';
+import type { VerifyFilesResult } from '../../certs/examine.js';
+import { PURPOSES, type Purpose } from '../../certs/names.js';
 import { CmgCommand } from '../base.js';
 import { certFlags, list, parseAt, passphraseFrom } from './flags.js';
 
@@ -42,6 +42,7 @@ export default class CertsVerify extends CmgCommand<typeof CertsVerify> {
   };
 
   async run(): Promise<VerifyFilesResult> {
+    const { verifyFiles } = await import('../../certs/examine.js');
     const f = this.flags;
     return verifyFiles({
       cert: f.cert,

@@ -1,5 +1,5 @@
 import { Flags } from '@oclif/core';
-import { type CreateCaOptions, createCa, loadIssuer, type MadeCertificate } from '../../../certs/make.js';
+import type { CreateCaOptions, MadeCertificate } from '../../../certs/make.js';
 import { CmgCommand } from '../../base.js';
 import { asKeyType, certFlags, list, renderWritten } from '../flags.js';
 
@@ -27,6 +27,7 @@ export default class CertsCaCreate extends CmgCommand<typeof CertsCaCreate> {
   };
 
   async run(): Promise<MadeCertificate> {
+    const { createCa, loadIssuer } = await import('../../../certs/make.js');
     const f = this.flags;
     const options: CreateCaOptions = {
       out: f.out,

@@ -1,5 +1,5 @@
 import { Flags } from '@oclif/core';
-import { createManagementCertificate, type MadeCertificate } from '../../../certs/make.js';
+import type { MadeCertificate } from '../../../certs/make.js';
 import { CmgCommand } from '../../base.js';
 import { asKeyType, certFlags, passphraseFrom, renderWritten } from '../flags.js';
 
@@ -31,6 +31,7 @@ export default class CertsManagementCreate extends CmgCommand<typeof CertsManage
   };
 
   async run(): Promise<MadeCertificate> {
+    const { createManagementCertificate } = await import('../../../certs/make.js');
     const f = this.flags;
     return createManagementCertificate({
       out: f.out,

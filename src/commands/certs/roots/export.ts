@@ -1,5 +1,5 @@
 import { Args, Flags } from '@oclif/core';
-import { exportRoots, type RootsExportResult } from '../../../certs/examine.js';
+import type { RootsExportResult } from '../../../certs/examine.js';
 import { CmgCommand } from '../../base.js';
 import { certFlags, passphraseFrom, renderWritten } from '../flags.js';
 
@@ -27,6 +27,7 @@ export default class CertsRootsExport extends CmgCommand<typeof CertsRootsExport
   };
 
   async run(): Promise<RootsExportResult> {
+    const { exportRoots } = await import('../../../certs/examine.js');
     const { argv } = await this.parse(CertsRootsExport);
     const f = this.flags;
     return exportRoots({

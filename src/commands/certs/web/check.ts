@@ -1,5 +1,4 @@
 import { Args, Flags } from '@oclif/core';
-import { webCheckFile } from '../../../certs/examine.js';
 import type { WebCheckResult } from '../../../certs/web-check.js';
 import { CmgCommand } from '../../base.js';
 import { certFlags, list, parseAt, passphraseFrom } from '../flags.js';
@@ -37,6 +36,7 @@ export default class CertsWebCheck extends CmgCommand<typeof CertsWebCheck> {
   };
 
   async run(): Promise<Result> {
+    const { webCheckFile } = await import('../../../certs/examine.js');
     const f = this.flags;
     return webCheckFile({
       file: this.args.file,

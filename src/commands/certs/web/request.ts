@@ -1,5 +1,5 @@
 import { Flags } from '@oclif/core';
-import { createWebRequest, type WebRequestResult } from '../../../certs/make.js';
+import type { WebRequestResult } from '../../../certs/make.js';
 import { CmgCommand } from '../../base.js';
 import { asKeyType, certFlags, renderWritten } from '../flags.js';
 
@@ -20,6 +20,7 @@ export default class CertsWebRequest extends CmgCommand<typeof CertsWebRequest> 
   };
 
   async run(): Promise<WebRequestResult> {
+    const { createWebRequest } = await import('../../../certs/make.js');
     const f = this.flags;
     return createWebRequest({
       serviceName: f['service-name'],
