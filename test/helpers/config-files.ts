@@ -4,15 +4,16 @@
  * line and column an issue is reported at.
  */
 import { spawnSync } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildSync } from 'esbuild';
 import type { Test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { type DaemonConfig, type DaemonKind, loadDaemonConfig } from '../../src/config/kind.js';
 import { ConfigError, type ConfigIssue } from '../../src/errors.js';
+import { type TempDir as BaseTempDir, useTempDir as useBaseTempDir } from './temp-dir.js';
 
 /** The project root, where esbuild resolves the loader's dependencies. */
 const PROJECT_ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -46,54 +47,25 @@ export interface ConfigKind {
 // ---------------------------------------------------------------- the temp folder
 
 /** A fresh temp folder for each test of a suite, and ways to create files in it. */
-export interface TempDir {
-  /** The current test's folder (absolute). A new one is made before each test; read it inside a test. */
-  readonly dir: string;
-  /** The absolute path of `parts` joined under the folder. */
-  path(...parts: string[]): string;
+/** The per-test temp folder, with the writers the config tests use. */
+export interface TempDir extends BaseTempDir {
   /** Creates empty files (and their folders) under the folder; the loaders check existence only. */
   touch(...names: string[]): void;
-  /** Writes `text` to `name` under the folder (creating its folders) and returns the absolute path. */
-  write(name: string, text: string): string;
   /** Writes `config` as indented JSON to `name` and returns the file path and the text written. */
   writeJson(name: string, config: unknown): { file: string; text: string };
 }
 
-/**
- * Registers `before.each` and `after.each` hooks on `suite` that make a temp folder (named `prefix`
- * plus random characters) before each test and remove it after, and returns the fixture that writes
- * into it. The folder is only known while a test runs: call `dir` and the methods from inside tests.
- */
+/** Makes a temp folder before each test of `suite`, removes it after (see temp-dir.ts). */
 export function useTempDir(suite: Test, prefix = 'cmg-cfg-'): TempDir {
-  let current = '';
-  suite.before.each(() => {
-    current = mkdtempSync(join(tmpdir(), prefix));
-  });
-  suite.after.each(() => {
-    rmSync(current, { recursive: true, force: true });
-    current = '';
-  });
-  const fixture: TempDir = {
-    get dir(): string {
-      if (current === '') throw new Error('test bug: the temp dir exists only while a test runs');
-      return current;
-    },
-    path: (...parts) => join(fixture.dir, ...parts),
-    touch: (...names) => {
-      for (const name of names) fixture.write(name, '');
-    },
-    write: (name, text) => {
-      const file = fixture.path(name);
-      mkdirSync(dirname(file), { recursive: true });
-      writeFileSync(file, text);
-      return file;
-    },
-    writeJson: (name, config) => {
-      const text = `${JSON.stringify(config, null, 2)}\n`;
-      return { file: fixture.write(name, text), text };
-    },
+  const tmp = useBaseTempDir(suite, prefix) as TempDir;
+  tmp.touch = (...names) => {
+    for (const name of names) tmp.write(name, '');
   };
-  return fixture;
+  tmp.writeJson = (name, config) => {
+    const text = `${JSON.stringify(config, null, 2)}\n`;
+    return { file: tmp.write(name, text), text };
+  };
+  return tmp;
 }
 
 // ---------------------------------------------------------------- loading

@@ -14,9 +14,6 @@
  */
 import { type SpawnSyncReturns, spawnSync } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
 import type { Test } from 'uvu';
 import { Certificate } from '../../src/certs/certificate.js';
 import { Crl, createCrl } from '../../src/certs/crl.js';
@@ -32,6 +29,7 @@ import {
 } from '../../src/certs/keys.js';
 import { type CryptoKeyPair, subtle, x509 } from '../../src/certs/x509.js';
 import { CmgError } from '../../src/errors.js';
+import { type TempDir as BaseTempDir, useTempDir as useBaseTempDir } from './temp-dir.js';
 
 export const DAY = 86_400_000;
 
@@ -270,49 +268,19 @@ async function pemOf(item: PemItem): Promise<string> {
   return privateKeyPem(item.privateKey);
 }
 
-/** A fresh temp folder for each test of a suite, and ways to write files into it. */
-export interface TempDir {
-  /** The current test's folder; only exists while a test runs. */
-  readonly dir: string;
-  path(...parts: string[]): string;
-  /** Writes `data` to `name` (creating folders) and returns the absolute path. */
-  write(name: string, data: string | Uint8Array): string;
+/** The per-test temp folder, with PEM and DER writers. */
+export interface PkiTempDir extends BaseTempDir {
   /** Writes the items, in order, as one PEM file and returns its path. */
   writePem(name: string, ...items: PemItem[]): Promise<string>;
   /** Writes a certificate or CRL as DER and returns its path. */
   writeDer(name: string, item: Certificate | Crl | Issued): string;
 }
 
-/** Makes a temp folder (named `prefix` plus random characters) before each test of `suite`, removes it after. */
-export function useTempDir(suite: Test, prefix = 'cmg-pki-'): TempDir {
-  let current = '';
-  suite.before.each(() => {
-    current = mkdtempSync(join(tmpdir(), prefix));
-  });
-  suite.after.each(() => {
-    rmSync(current, { recursive: true, force: true });
-    current = '';
-  });
-  const tmp: TempDir = {
-    get dir(): string {
-      if (current === '') throw new Error('test bug: the temp dir exists only while a test runs');
-      return current;
-    },
-    path: (...parts) => join(tmp.dir, ...parts),
-    write(name, data) {
-      const file = tmp.path(name);
-      mkdirSync(dirname(file), { recursive: true });
-      writeFileSync(file, data);
-      return file;
-    },
-    async writePem(name, ...items) {
-      const parts = await Promise.all(items.map(pemOf));
-      return tmp.write(name, parts.join(''));
-    },
-    writeDer(name, item) {
-      return tmp.write(name, 'cert' in item ? item.cert.der : item.der);
-    },
-  };
+/** Makes a temp folder before each test of `suite`, removes it after (see temp-dir.ts). */
+export function useTempDir(suite: Test, prefix = 'cmg-pki-'): PkiTempDir {
+  const tmp = useBaseTempDir(suite, prefix) as PkiTempDir;
+  tmp.writePem = async (name, ...items) => tmp.write(name, (await Promise.all(items.map(pemOf))).join(''));
+  tmp.writeDer = (name, item) => tmp.write(name, 'cert' in item ? item.cert.der : item.der);
   return tmp;
 }
 
