@@ -1,6 +1,7 @@
 import { createHash, X509Certificate as NativeCertificate } from 'node:crypto';
 import { AsnConvert } from '@peculiar/asn1-schema';
 import { Certificate as AsnCertificate } from '@peculiar/asn1-x509';
+import { normalizeSerial } from './crl.js';
 import { CertError } from './errors.js';
 import type { SignatureHash } from './keys.js';
 import { toPem } from './pem.js';
@@ -120,9 +121,13 @@ export class Certificate {
     return this.x509.issuer;
   }
 
-  /** Upper-case hex without separators, as Windows and OpenSSL show it. */
+  /**
+   * Upper-case hex of the serial's DER bytes, without leading zero bytes: the
+   * form CRL entries are compared in. (Node's own string writes a negative
+   * serial as "-1234", which would never match its revocation entry.)
+   */
   get serialNumber(): string {
-    return this.native.serialNumber.toUpperCase();
+    return normalizeSerial(this.x509.serialNumber);
   }
 
   get notBefore(): Date {

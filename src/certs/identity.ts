@@ -13,7 +13,15 @@ export interface ConnectionPointIdentity {
 
 const URN = /^urn:cmg:site:([A-Za-z0-9]{3}):connection-point:([A-Za-z0-9][A-Za-z0-9._-]{0,62})$/;
 
+const RESERVED_SITE_CODES = new Set(['AUX', 'CON', 'NUL', 'PRN', 'SMS']);
+
 export function connectionPointUri(site: string, id: string): string {
+  if (RESERVED_SITE_CODES.has(site.toUpperCase())) {
+    throw new CertUsageError(
+      'CMG_USAGE',
+      `${site.toUpperCase()} is reserved and cannot be a site code (nor can AUX, CON, NUL, PRN, SMS)`,
+    );
+  }
   const uri = `urn:cmg:site:${site.toUpperCase()}:connection-point:${id}`;
   if (!URN.test(uri)) {
     throw new CertUsageError(

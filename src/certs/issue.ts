@@ -36,7 +36,7 @@ export interface IssueRequest {
   signatureHash?: SignatureHash;
 }
 
-const DNS_NAME = /^(\*\.)?(?!-)[A-Za-z0-9-]{1,63}(?<!-)(\.(?!-)[A-Za-z0-9-]{1,63}(?<!-))*\.?$/;
+export const DNS_NAME = /^(\*\.)?(?!-)[A-Za-z0-9-]{1,63}(?<!-)(\.(?!-)[A-Za-z0-9-]{1,63}(?<!-))*\.?$/;
 
 /** Checks a distinguished name parses to at least one attribute; @peculiar reads "not a dn" as an empty name. */
 export function checkSubject(subject: string): string {

@@ -138,8 +138,18 @@ export async function importPrivateKey(data: Buffer | KeyObject, source = 'the k
 
 /** The public key (SPKI DER) of a private key given as PEM (any form) or PKCS#8 DER. */
 export function spkiOfPrivateKey(data: Buffer): Buffer {
-  const key = data.includes('-----BEGIN') ? createPrivateKey(data) : privateKeyFromDer(data);
-  return createPublicKey(key).export({ format: 'der', type: 'spki' });
+  try {
+    const key = data.includes('-----BEGIN') ? createPrivateKey(data) : privateKeyFromDer(data);
+    return createPublicKey(key).export({ format: 'der', type: 'spki' });
+  } catch (err) {
+    throw new CertError(
+      'CMG_CERT_KEY_UNREADABLE',
+      'the private key in the file cannot be read (corrupt or unsupported)',
+      {
+        cause: err,
+      },
+    );
+  }
 }
 
 export async function privateKeyDer(key: CryptoKey): Promise<Buffer> {

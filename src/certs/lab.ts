@@ -1,10 +1,41 @@
+import { isIP } from 'node:net';
 import { join } from 'node:path';
 import { createCrl } from './crl.js';
 import { CertUsageError } from './errors.js';
 import { connectionPointUri } from './identity.js';
-import { type Issuer, issueCertificate, type Profile } from './issue.js';
+import { DNS_NAME, type Issuer, issueCertificate, type Profile } from './issue.js';
 import { generateKeyPair, type KeyType, privateKeyPem } from './keys.js';
 import { OutputFiles } from './output.js';
+
+/** The configs the lab writes must pass `cmg config check`: refuse flags that would make them fail it. */
+function checkLabNetwork(req: LabRequest): void {
+  for (const [flag, name] of [
+    ['--service-name', req.serviceName],
+    ['--mp-host', req.mpHost],
+  ] as const) {
+    if (!DNS_NAME.test(name) || name.startsWith('*'))
+      throw new CertUsageError('CMG_USAGE', `${flag}: not a DNS name: ${JSON.stringify(name)}`);
+  }
+  if (isIP(req.gatewayHost) === 0 && !DNS_NAME.test(req.gatewayHost)) {
+    throw new CertUsageError(
+      'CMG_USAGE',
+      `--gateway-host: not an IP address or DNS name: ${JSON.stringify(req.gatewayHost)}`,
+    );
+  }
+  const ports: [string, number][] = [
+    ['--gateway-port', req.gatewayPort],
+    ['--channel-port', req.channelPort],
+    ['--admin-port', req.adminPort],
+    ...req.connectionPoints.map((id, i): [string, number] => [
+      `the admin port of ${id} (--admin-port + ${i + 1})`,
+      req.adminPort + 1 + i,
+    ]),
+  ];
+  for (const [i, [flag, port]] of ports.entries()) {
+    const clash = ports.slice(0, i).find(([, p]) => p === port);
+    if (clash) throw new CertUsageError('CMG_USAGE', `${flag} (${port}) is the same port as ${clash[0]}`);
+  }
+}
 
 /** The standard role id of the lab's management point (a real site's ids look the same). */
 export const LAB_MP_ROLE_ID = '72057594037927939';
@@ -48,6 +79,7 @@ export async function createLab(req: LabRequest): Promise<LabResult> {
     );
   }
   for (const id of ids) connectionPointUri(req.site, id); // a bad site or id is refused before any key is made
+  checkLabNetwork(req);
   const files = new OutputFiles();
   const certificates: LabResult['certificates'] = [];
   const out = (name: string) => join(req.outDir, name);

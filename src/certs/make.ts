@@ -3,7 +3,7 @@
  * management certificate, web requests, PFX conversion. Each returns what it
  * wrote; nothing is written when an output exists and `force` is not set.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import type { Certificate, CertificateInfo } from './certificate.js';
 import { createCrl, normalizeSerial, parseSerial, type RevocationReason, type RevokedEntry } from './crl.js';
 import { createCsr } from './csr.js';
@@ -20,8 +20,19 @@ import {
 } from './keys.js';
 import { OutputFiles } from './output.js';
 import { writePfx } from './pfx.js';
-import { type PassphraseSource, readBundle } from './read.js';
+import { type PassphraseSource, readBundle, readInputFile } from './read.js';
 import { pickLeaf } from './web-check.js';
+
+/** A passphrase an admin sets for a new PFX: it protects a private key, so an empty one is refused. */
+async function newPfxPassphrase(source: PassphraseSource, file: string): Promise<string> {
+  const passphrase = await source(file);
+  if (passphrase === '') {
+    throw new CertUsageError('CMG_PFX_PASSPHRASE_EMPTY', `the passphrase for ${file} is empty`, {
+      hint: 'A PFX protects a private key: give it a passphrase.',
+    });
+  }
+  return passphrase;
+}
 
 export interface Written {
   files: { path: string; mode: string }[];
@@ -29,6 +40,12 @@ export interface Written {
 
 /** `pki/root` -> `pki/root.pem`; a name that already ends in .pem/.crt/.cer keeps it. */
 export function certPathOf(prefix: string): string {
+  if (prefix === '' || /[\\/]$/.test(prefix)) {
+    throw new CertUsageError(
+      'CMG_USAGE',
+      `--out ${JSON.stringify(prefix)} names a folder; give a file name such as pki/root`,
+    );
+  }
   return /\.(pem|crt|cer)$/i.test(prefix) ? prefix : `${prefix}.pem`;
 }
 
@@ -60,7 +77,7 @@ export async function loadIssuer(
         hint: 'Name it with --issuer-key (or --ca-key).',
       });
     }
-    keyData = readFileSync(keyPath);
+    keyData = readInputFile(keyPath);
   }
   const pair = await importPrivateKey(keyData as Buffer, keyPath ?? certFile);
   // A key from another CA would sign certificates that nothing can verify: refuse it before writing anything.
@@ -195,7 +212,12 @@ export async function writeCrl(o: CrlOptions): Promise<CrlResult> {
   let crlNumber = 1;
   let replaceOwn = false;
   if (existsSync(o.out)) {
-    const previous = (await readBundle(o.out)).crls[0];
+    // Only a file holding this CA's CRL and nothing else is extended in place; anything more needs --force.
+    const bundle = await readBundle(o.out);
+    const previous =
+      bundle.crls.length === 1 && bundle.certificates.length === 0 && !bundle.key
+        ? bundle.crls[0]
+        : undefined;
     if (previous && (await previous.isSignedBy(o.ca.cert))) {
       entries = previous.entries;
       crlNumber = (previous.crlNumber ?? 0) + 1;
@@ -254,7 +276,7 @@ export interface ManagementOptions {
  * optionally a PFX.
  */
 export async function createManagementCertificate(o: ManagementOptions): Promise<MadeCertificate> {
-  const passphrase = o.pfxPassphrase ? await o.pfxPassphrase(`${o.out}.pfx`) : undefined;
+  const passphrase = o.pfxPassphrase ? await newPfxPassphrase(o.pfxPassphrase, `${o.out}.pfx`) : undefined;
   return makeAndWrite(
     {
       out: o.out,
@@ -321,14 +343,14 @@ export async function pemToPfx(o: {
   for (const f of o.certFiles) certs.push(...(await readBundle(f)).certificates);
   if (certs.length === 0)
     throw new CertUsageError('CMG_CERT_NO_CERTIFICATE', `${o.certFiles.join(', ')} hold no certificate`);
-  const key = await importPrivateKey(readFileSync(o.keyFile), o.keyFile);
+  const key = await importPrivateKey(readInputFile(o.keyFile), o.keyFile);
   const keyDer = await privateKeyDer(key.privateKey);
   const leaf = pickLeaf(certs, keyDer);
   const ordered = leaf ? [leaf, ...certs.filter((c) => c !== leaf)] : certs;
   const pfx = writePfx({
     keyDer,
     certificates: ordered.map((c) => c.der),
-    passphrase: await o.passphrase(o.out),
+    passphrase: await newPfxPassphrase(o.passphrase, o.out),
     ...(o.friendlyName ? { friendlyName: o.friendlyName } : {}),
   });
   return {

@@ -1,6 +1,6 @@
-import { chmodSync, existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { CertUsageError } from './errors.js';
+import { CertError, CertUsageError } from './errors.js';
 
 interface PlannedFile {
   path: string;
@@ -10,15 +10,22 @@ interface PlannedFile {
 
 /**
  * The files a command writes, checked together before any is written: an
- * existing file is never replaced without --force, so a refused run leaves
- * nothing half-made. Secrets (private keys, PFX) are created with mode 0600;
- * each file is written to a temporary name and renamed, so it appears whole.
+ * existing file is never replaced without --force, two outputs never share a
+ * path, and a refused or failed run leaves nothing half-made. Secrets (private
+ * keys, PFX) get mode 0600, set explicitly so the umask cannot change it. All
+ * files are first written under temporary names, then renamed into place.
  */
 export class OutputFiles {
   private readonly files: PlannedFile[] = [];
 
   add(path: string, data: string | Buffer, options: { secret?: boolean } = {}): this {
-    this.files.push({ path: resolve(path), data, secret: options.secret ?? false });
+    const abs = resolve(path);
+    if (this.files.some((f) => f.path === abs)) {
+      throw new CertUsageError('CMG_USAGE', `two outputs of this command would both be written to ${abs}`, {
+        hint: 'Give each output its own name.',
+      });
+    }
+    this.files.push({ path: abs, data, secret: options.secret ?? false });
     return this;
   }
 
@@ -34,21 +41,37 @@ export class OutputFiles {
         hint: 'Choose another output name, or pass --force to replace them.',
       });
     }
-    const written: { path: string; mode: string }[] = [];
     for (const f of this.files) {
-      mkdirSync(dirname(f.path), { recursive: true });
-      const mode = f.secret ? 0o600 : 0o644;
-      const temp = `${f.path}.tmp-${process.pid}`;
-      try {
-        writeFileSync(temp, f.data, { mode, flag: 'wx' });
-        chmodSync(temp, mode); // the umask narrows the mode given at creation; the listed mode must be the real one
-        renameSync(temp, f.path);
-      } catch (err) {
-        rmSync(temp, { force: true });
-        throw err;
+      if (existsSync(f.path) && statSync(f.path).isDirectory()) {
+        throw new CertUsageError('CMG_USAGE', `${f.path} is a folder; an output file cannot replace it`);
       }
-      written.push({ path: f.path, mode: mode.toString(8).padStart(4, '0') });
     }
-    return written;
+    const temps: string[] = [];
+    try {
+      for (const f of this.files) {
+        mkdirSync(dirname(f.path), { recursive: true });
+        const temp = `${f.path}.tmp-${process.pid}`;
+        temps.push(temp);
+        const mode = f.secret ? 0o600 : 0o644;
+        writeFileSync(temp, f.data, { mode, flag: 'wx' });
+        chmodSync(temp, mode);
+      }
+    } catch (err) {
+      for (const t of temps) rmSync(t, { force: true });
+      const e = err as NodeJS.ErrnoException;
+      throw new CertError(
+        'CMG_FILE_WRITE_FAILED',
+        `cannot write ${e.path ?? 'an output file'} (${e.code ?? e.message})`,
+        {
+          cause: err,
+          hint: 'Check that the output folder exists (or can be created) and is writable.',
+        },
+      );
+    }
+    // Renames within one folder are atomic; done last, so a failure above leaves the old files as they were.
+    return this.files.map((f, i) => {
+      renameSync(temps[i] as string, f.path);
+      return { path: f.path, mode: (f.secret ? 0o600 : 0o644).toString(8).padStart(4, '0') };
+    });
   }
 }

@@ -26,6 +26,7 @@ export function parsePem(text: string): PemBlock[] {
   return blocks;
 }
 
+/** PEM anywhere in the file: `openssl x509 -text` output puts kilobytes of text before the block. */
 export function looksLikePem(data: Buffer): boolean {
-  return data.subarray(0, 4096).toString('latin1').includes('-----BEGIN ');
+  return data.includes('-----BEGIN ');
 }

@@ -34,15 +34,43 @@ const CERT_FILE_EXTENSIONS = new Set([
   '.crl',
 ]);
 
-function readFile(path: string): Buffer {
+/** Far beyond any certificate, key, CRL or PFX file; a bigger one is not what the admin meant to give. */
+const MAX_INPUT_BYTES = 16 * 1024 * 1024;
+
+/** Reads an input file (certificate, key, CRL, PFX): a missing, unreadable or huge file is a usage error. */
+export function readInputFile(path: string): Buffer {
+  let size: number;
   try {
-    return readFileSync(path);
+    const st = statSync(path);
+    if (st.isDirectory()) throw Object.assign(new Error('is a folder'), { code: 'EISDIR' });
+    size = st.size;
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     throw new CertUsageError(
       code === 'ENOENT' ? 'CMG_CERT_FILE_NOT_FOUND' : 'CMG_CERT_FILE_UNREADABLE',
-      code === 'ENOENT' ? `file not found: ${path}` : `cannot read ${path} (${code})`,
+      code === 'ENOENT'
+        ? `file not found: ${path}`
+        : code === 'EISDIR'
+          ? `${path} is a folder, not a file`
+          : `cannot read ${path} (${code})`,
       { cause: err },
+    );
+  }
+  if (size > MAX_INPUT_BYTES) {
+    throw new CertUsageError(
+      'CMG_CERT_FILE_TOO_LARGE',
+      `${path} is ${size} bytes: not a certificate, key, CRL or PFX file`,
+    );
+  }
+  try {
+    return readFileSync(path);
+  } catch (err) {
+    throw new CertUsageError(
+      'CMG_CERT_FILE_UNREADABLE',
+      `cannot read ${path} (${(err as NodeJS.ErrnoException).code})`,
+      {
+        cause: err,
+      },
     );
   }
 }
@@ -103,7 +131,7 @@ function fromPem(path: string, data: Buffer): Bundle {
  * certificates, CRLs, a key), DER certificate or CRL, PKCS#7 (.p7b), or PFX.
  */
 export async function readBundle(path: string, passphrase?: PassphraseSource): Promise<Bundle> {
-  const data = readFile(path);
+  const data = readInputFile(path);
   if (looksLikePem(data)) return fromPem(path, data);
   try {
     return { source: path, format: 'der', certificates: [Certificate.fromDer(data, path)], crls: [] };

@@ -1,4 +1,5 @@
 import { type Certificate, EKU } from './certificate.js';
+import { ConstraintCode, constraintProblems } from './constraints.js';
 import type { Crl } from './crl.js';
 import { type ConnectionPointIdentity, connectionPointIdentity } from './identity.js';
 
@@ -36,6 +37,8 @@ export const VerifyCode = {
   weakSignature: 'CMG_CERT_WEAK_SIGNATURE',
   noIdentity: 'CMG_CERT_NO_CONNECTION_POINT_ID',
   siteMismatch: 'CMG_CERT_SITE_MISMATCH',
+  chainTooLong: 'CMG_CERT_CHAIN_TOO_LONG',
+  ...ConstraintCode,
 } as const;
 
 export interface TrustStore {
@@ -89,7 +92,10 @@ export interface VerifyResult {
 
 const MIN_RSA_BITS = 2048;
 const WEB_CURVES = new Set(['P-256', 'P-384']);
-const WEAK_HASHES = new Set(['SHA-1', 'MD5']);
+/** Signature hashes accepted: SHA-256 or stronger (SHA-224, SHA-1 and MD5 are not). */
+const STRONG_HASHES = new Set(['SHA-256', 'SHA-384', 'SHA-512']);
+/** Longer than any real PKI; a chain still without a trusted root here is refused, not accepted. */
+const MAX_CHAIN = 10;
 
 /** DNS name matching for the service name: exact (case-insensitive), or a wildcard for exactly one left-most label. */
 export function matchServiceName(cert: Certificate, name: string): 'exact' | 'wildcard' | 'none' {
@@ -130,13 +136,19 @@ export function keyProblem(
   return undefined;
 }
 
-/** Finds the issuer of `cert` among candidates: name and key identifiers first, then a signature that verifies. */
+/**
+ * Finds the issuer of `cert` among candidates: name and key identifiers first,
+ * then a signature that verifies. A renewed CA can exist twice (same name and
+ * key, other dates): prefer the copy valid at `at`.
+ */
 function findIssuer(
   cert: Certificate,
   candidates: Certificate[],
+  at: Date,
 ): { issuer?: Certificate; nameOnly?: Certificate } {
   const byName = candidates.filter((c) => c.thumbprint !== cert.thumbprint && cert.names(c));
-  const issuer = byName.find((c) => cert.native.verify(c.native.publicKey));
+  const verified = byName.filter((c) => cert.native.verify(c.native.publicKey));
+  const issuer = verified.find((c) => c.isValidAt(at)) ?? verified[0];
   return issuer ? { issuer } : { nameOnly: byName[0] };
 }
 
@@ -170,12 +182,12 @@ export async function verifyChain(req: VerifyRequest): Promise<VerifyResult> {
   // 1. Build the chain.
   const chain: Certificate[] = [req.leaf];
   let trusted = rootPrints.has(req.leaf.thumbprint);
-  while (!trusted && chain.length < 10) {
+  while (!trusted && chain.length < MAX_CHAIN) {
     const current = chain[chain.length - 1] as Certificate;
     const depth = chain.length - 1;
     // Trust anchors first: a chain that reaches a configured root ends there.
-    const fromRoots = findIssuer(current, roots);
-    const found = fromRoots.issuer ? fromRoots : findIssuer(current, others);
+    const fromRoots = findIssuer(current, roots, at);
+    const found = fromRoots.issuer ? fromRoots : findIssuer(current, others, at);
     if (found.issuer && !chain.some((c) => c.thumbprint === found.issuer?.thumbprint)) {
       chain.push(found.issuer);
       trusted = rootPrints.has(found.issuer.thumbprint);
@@ -206,6 +218,15 @@ export async function verifyChain(req: VerifyRequest): Promise<VerifyResult> {
     }
     break;
   }
+  if (!trusted && failures.length === 0) {
+    const top = chain[chain.length - 1] as Certificate;
+    fail(
+      VerifyCode.chainTooLong,
+      `no trusted root within ${MAX_CHAIN} certificates of the chain`,
+      chain.length - 1,
+      top,
+    );
+  }
 
   // 2. Check every link.
   for (const [depth, cert] of chain.entries()) {
@@ -225,7 +246,7 @@ export async function verifyChain(req: VerifyRequest): Promise<VerifyResult> {
     }
     // A trust anchor's self-signature proves nothing, so its hash does not matter; every other signature does.
     const sig = cert.signatureAlgorithm;
-    if (!isRoot && WEAK_HASHES.has(sig.hash)) {
+    if (!isRoot && !STRONG_HASHES.has(sig.hash)) {
       fail(VerifyCode.weakSignature, `signed with ${sig.name}; SHA-256 or stronger is required`, depth, cert);
     }
     const key = keyProblem(cert, depth === 0 && req.purpose === 'server');
@@ -246,6 +267,8 @@ export async function verifyChain(req: VerifyRequest): Promise<VerifyResult> {
       fail(VerifyCode.wrongEku, `is limited to extended key usages ${ekus.join(', ')}`, depth, cert);
     }
   }
+
+  for (const p of constraintProblems(chain)) fail(p.code, p.message, p.depth, chain[p.depth] as Certificate);
 
   // 3. Revocation: each certificate against the CRLs its issuer signed.
   for (let depth = 0; depth < chain.length - (trusted ? 1 : 0); depth++) {

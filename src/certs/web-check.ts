@@ -35,6 +35,8 @@ const CHECK_OF_CODE: Record<string, WebCheckName> = {
   [VerifyCode.revoked]: 'revocation',
   [VerifyCode.crlUnavailable]: 'revocation',
   [VerifyCode.crlExpired]: 'revocation',
+  [VerifyCode.nameConstraints]: 'name',
+  [VerifyCode.keyUsage]: 'eku',
 };
 
 export interface WebCheckRequest {

@@ -14,9 +14,14 @@ export interface LogFileOptions {
   droppedLine?: (count: number) => string;
 }
 
-interface PendingWrite {
-  fd: number;
+interface Chunk {
   buf: Buffer;
+  /** Logged lines in `buf` (a dropped-lines note counts none), for counting what a failure loses. */
+  lines: number;
+}
+
+interface PendingWrite extends Chunk {
+  fd: number;
   pos: number;
 }
 
@@ -41,9 +46,11 @@ export class LogFile extends EventEmitter {
   private readonly droppedLine: ((count: number) => string) | undefined;
   private fd: number;
   private size: number;
-  private queue: Buffer[] = [];
+  private queue: Chunk[] = [];
   private queuedBytes = 0;
+  /** Lines dropped since the last dropped-lines note was queued. */
   private dropped = 0;
+  private droppedTotal = 0;
   private inFlight: PendingWrite | null = null;
   /** Async writes the kernel may still perform, including ones flushSync() already repeated. */
   private readonly outstanding = new Set<PendingWrite>();
@@ -52,6 +59,7 @@ export class LogFile extends EventEmitter {
   private scheduled = false;
   private retryTimer: NodeJS.Timeout | null = null;
   private idleWaiters: (() => void)[] = [];
+  private closing = false;
   private closed = false;
 
   constructor(path: string, options: LogFileOptions = {}) {
@@ -71,26 +79,70 @@ export class LogFile extends EventEmitter {
     return openSync(this.path, constants.O_WRONLY | constants.O_CREAT, 0o644);
   }
 
+  /** Lines that never reached the file: dropped past the memory limit, or given up on by `close()`. */
+  get droppedLines(): number {
+    return this.droppedTotal;
+  }
+
   /** Queues one complete line (newline included). Never throws for I/O; failures are `error` events. */
   append(line: string): void {
     const buf = Buffer.from(line, 'utf8');
-    if (this.queuedBytes + buf.length > MAX_QUEUED_BYTES) {
-      this.dropped++;
-      return;
-    }
-    if (this.dropped > 0 && this.droppedLine) {
-      const note = Buffer.from(this.droppedLine(this.dropped), 'utf8');
-      this.queue.push(note);
-      this.queuedBytes += note.length;
-      this.dropped = 0;
-    }
-    this.queue.push(buf);
-    this.queuedBytes += buf.length;
     if (this.closed) {
-      this.flushSync();
+      this.appendAfterClose(buf);
       return;
     }
+    if (this.queuedBytes + buf.length > MAX_QUEUED_BYTES) {
+      this.drop(1);
+      return;
+    }
+    const note = this.takeDroppedNote();
+    if (note) {
+      this.queue.push({ buf: note, lines: 0 });
+      this.queuedBytes += note.length;
+    }
+    this.queue.push({ buf, lines: 1 });
+    this.queuedBytes += buf.length;
     this.schedule();
+  }
+
+  private drop(lines: number): void {
+    this.dropped += lines;
+    this.droppedTotal += lines;
+  }
+
+  private takeDroppedNote(): Buffer | null {
+    if (this.dropped === 0 || !this.droppedLine) return null;
+    const note = Buffer.from(this.droppedLine(this.dropped), 'utf8');
+    this.dropped = 0;
+    return note;
+  }
+
+  /**
+   * A line logged after `close()` (a late callback during shutdown): the descriptor is gone and
+   * its number may belong to another file by now, so open the path again just for this line.
+   */
+  private appendAfterClose(buf: Buffer): void {
+    const unnoted = this.dropped;
+    const note = this.takeDroppedNote();
+    const lines = note ? Buffer.concat([note, buf]) : buf;
+    let fd: number | undefined;
+    try {
+      fd = openSync(this.path, constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT, 0o644);
+      let off = 0;
+      while (off < lines.length) off += writeSync(fd, lines, off, lines.length - off);
+    } catch (err) {
+      this.dropped = unnoted;
+      this.drop(1);
+      this.report(err);
+    } finally {
+      if (fd !== undefined) {
+        try {
+          closeSync(fd);
+        } catch {
+          // The line is written or already reported; a failing close adds nothing to act on.
+        }
+      }
+    }
   }
 
   /** Resolves once every line appended so far is in the file. */
@@ -99,28 +151,31 @@ export class LogFile extends EventEmitter {
     return new Promise((done) => this.idleWaiters.push(done));
   }
 
+  /**
+   * Writes what is queued and closes the file. Once closing, a failed write is not retried
+   * (the lines are counted in `droppedLines`), so a shutdown never hangs on a full or broken disk.
+   */
   async close(): Promise<void> {
-    // While writes are failing (a full disk), try once more now rather than wait for the retry timer.
-    let writable = true;
+    if (this.closed) return;
+    this.closing = true;
     if (this.retryTimer) {
-      try {
-        this.flushSync();
-      } catch (err) {
-        // Still failing: report it and close rather than hang the shutdown on a broken disk.
-        writable = false;
-        this.report(err);
-      }
+      // Writes are failing: try once more now rather than wait for the retry timer.
+      clearTimeout(this.retryTimer);
+      this.retryTimer = null;
+      this.pump();
     }
-    if (writable) await this.flush();
+    // A line appended while the last batch was written is written too, before the descriptor goes.
+    while (this.queue.length > 0 || this.inFlight) await this.flush();
     if (this.closed) return;
     this.closed = true;
-    if (this.retryTimer) clearTimeout(this.retryTimer);
-    closeSync(this.fd);
     liveFiles.delete(this);
+    // A write that flushSync() repeated may still be outstanding on it: close it as rotation does.
+    this.retired.add(this.fd);
+    this.release(this.fd);
   }
 
   private schedule(): void {
-    if (this.scheduled || this.inFlight || this.retryTimer) return;
+    if (this.closed || this.scheduled || this.inFlight || this.retryTimer) return;
     this.scheduled = true;
     // setImmediate gathers every line written in this turn of the event loop into one write.
     setImmediate(() => {
@@ -130,20 +185,28 @@ export class LogFile extends EventEmitter {
   }
 
   /** Rotates when the next line would not fit, then takes as many whole lines as fit. */
-  private takeBatch(): Buffer | null {
+  private takeBatch(): Chunk | null {
     const first = this.queue[0];
     if (!first) return null;
-    if (this.size > 0 && this.size + first.length > this.maxBytes) this.rotate();
+    // Never called with a write of ours in flight (flushSync() has just repeated it), so the
+    // real size differs only if someone else changed the file: copytruncate, `: > file`.
+    // Writing at a stale offset past a truncation would leave a hole of NUL bytes.
+    this.size = fstatSync(this.fd).size;
+    if (this.size > 0 && this.size + first.buf.length > this.maxBytes) this.rotate();
     let count = 0;
     let bytes = 0;
-    for (const buf of this.queue) {
-      if (count > 0 && this.size + bytes + buf.length > this.maxBytes) break;
-      bytes += buf.length;
+    let lines = 0;
+    for (const chunk of this.queue) {
+      if (count > 0 && this.size + bytes + chunk.buf.length > this.maxBytes) break;
+      bytes += chunk.buf.length;
+      lines += chunk.lines;
       count++;
     }
     const batch = this.queue.splice(0, count);
     this.queuedBytes -= bytes;
-    return batch.length === 1 ? (batch[0] as Buffer) : Buffer.concat(batch, bytes);
+    if (batch.length === 1) return batch[0] as Chunk;
+    const bufs = batch.map((c) => c.buf);
+    return { buf: Buffer.concat(bufs, bytes), lines };
   }
 
   /** Emits `rotate` once the old file is complete under its `.lo_` name. */
@@ -168,8 +231,8 @@ export class LogFile extends EventEmitter {
   }
 
   private pump(): void {
-    if (this.inFlight) return;
-    let batch: Buffer | null;
+    if (this.inFlight || this.closed) return;
+    let batch: Chunk | null;
     try {
       batch = this.takeBatch();
     } catch (err) {
@@ -180,7 +243,7 @@ export class LogFile extends EventEmitter {
       for (const done of this.idleWaiters.splice(0)) done();
       return;
     }
-    this.writeAsync({ fd: this.fd, buf: batch, pos: this.size });
+    this.writeAsync({ fd: this.fd, buf: batch.buf, lines: batch.lines, pos: this.size });
   }
 
   private writeAsync(op: PendingWrite): void {
@@ -191,7 +254,7 @@ export class LogFile extends EventEmitter {
       if (this.inFlight !== op) return this.release(op.fd); // flushSync already wrote it
       this.inFlight = null;
       if (err) {
-        this.queue.unshift(op.buf);
+        this.queue.unshift({ buf: op.buf, lines: op.lines });
         this.queuedBytes += op.buf.length;
         this.release(op.fd);
         this.failed(err);
@@ -199,7 +262,7 @@ export class LogFile extends EventEmitter {
       }
       if (op.fd === this.fd) this.size = Math.max(this.size, op.pos + written);
       if (written < op.buf.length) {
-        this.writeAsync({ fd: op.fd, buf: op.buf.subarray(written), pos: op.pos + written });
+        this.writeAsync({ ...op, buf: op.buf.subarray(written), pos: op.pos + written });
         return;
       }
       this.release(op.fd);
@@ -221,11 +284,23 @@ export class LogFile extends EventEmitter {
 
   private failed(err: unknown): void {
     this.report(err);
+    if (this.closing) {
+      this.giveUp();
+      return;
+    }
     this.retryTimer = setTimeout(() => {
       this.retryTimer = null;
       this.pump();
     }, RETRY_MS);
     this.retryTimer.unref();
+  }
+
+  /** Closing, and the disk refuses: count what is queued as dropped and let close() finish. */
+  private giveUp(): void {
+    this.drop(this.queue.reduce((n, chunk) => n + chunk.lines, 0));
+    this.queue = [];
+    this.queuedBytes = 0;
+    for (const done of this.idleWaiters.splice(0)) done();
   }
 
   /**
@@ -234,6 +309,7 @@ export class LogFile extends EventEmitter {
    * its own offset, so it is in the file whether or not its async write ran.
    */
   flushSync(): void {
+    if (this.closed) return;
     const op = this.inFlight;
     if (op) {
       this.inFlight = null;
@@ -241,8 +317,8 @@ export class LogFile extends EventEmitter {
       if (op.fd === this.fd) this.size = Math.max(this.size, op.pos + op.buf.length);
     }
     for (let batch = this.takeBatch(); batch; batch = this.takeBatch()) {
-      writeFully(this.fd, batch, this.size);
-      this.size += batch.length;
+      writeFully(this.fd, batch.buf, this.size);
+      this.size += batch.buf.length;
     }
     for (const done of this.idleWaiters.splice(0)) done();
   }

@@ -2,10 +2,24 @@
  * verifyChain: a good chain passes, and every refusal reason is reported with its exact code at the
  * depth of the certificate at fault (0 the leaf, 1 its issuer, ...), and nothing else.
  */
+
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { AsnConvert } from '@peculiar/asn1-schema';
+import {
+  Name as AsnName,
+  GeneralName,
+  GeneralSubtree,
+  GeneralSubtrees,
+  NameConstraints,
+} from '@peculiar/asn1-x509';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { EKU } from '../../src/certs/certificate.js';
+import { Certificate, EKU } from '../../src/certs/certificate.js';
 import { connectionPointUri } from '../../src/certs/identity.js';
+import { privateKeyPem } from '../../src/certs/keys.js';
+import { parsePem } from '../../src/certs/pem.js';
 import { VerifyCode, type VerifyRequest, type VerifyResult, verifyChain } from '../../src/certs/verify.js';
 import { x509 } from '../../src/certs/x509.js';
 import {
@@ -14,11 +28,13 @@ import {
   craftCertificate,
   daysFromNow,
   ecKeyPair,
+  type Issued,
   makeChain,
   makeCrl,
   makeIntermediate,
   makeLeaf,
   makeRoot,
+  opensslOk,
   rsaKeyPair,
   SERVICE_NAME,
   SITE,
@@ -178,6 +194,26 @@ interface RefusalCase {
   build: () => Promise<VerifyRequest>;
   /** Every failure expected, as [code, depth]. */
   expect: [string, number][];
+}
+
+/** A name constraints extension over DNS names. */
+function dnsConstraints(c: { permitted?: string[]; excluded?: string[] }): x509.Extension {
+  const subtrees = (names: string[] = []) =>
+    new GeneralSubtrees(names.map((dNSName) => new GeneralSubtree({ base: new GeneralName({ dNSName }) })));
+  const nc = new NameConstraints({
+    ...(c.permitted ? { permittedSubtrees: subtrees(c.permitted) } : {}),
+    ...(c.excluded ? { excludedSubtrees: subtrees(c.excluded) } : {}),
+  });
+  return new x509.Extension('2.5.29.30', true, AsnConvert.serialize(nc));
+}
+
+/** A name constraint on directory names, which cmg does not evaluate. */
+function directoryNameConstraint(): x509.Extension {
+  const base = new GeneralName({
+    directoryName: AsnConvert.parse(new x509.Name('O=Contoso').toArrayBuffer(), AsnName),
+  });
+  const nc = new NameConstraints({ permittedSubtrees: new GeneralSubtrees([new GeneralSubtree({ base })]) });
+  return new x509.Extension('2.5.29.30', true, AsnConvert.serialize(nc));
 }
 
 const refusals: RefusalCase[] = [
@@ -462,7 +498,114 @@ const refusals: RefusalCase[] = [
       const leaf = await makeLeaf('client', client);
       return request(chain, { leaf: leaf.cert, presented: [client.cert, chain.inter.cert] });
     },
-    expect: [[C.notACA, 1]],
+    // Its key usage does not allow signing certificates either: both are reported.
+    expect: [
+      [C.notACA, 1],
+      [C.keyUsage, 1],
+    ],
+  },
+  {
+    name: 'chain too long: ten certificates without reaching a trusted root is a refusal, not a pass',
+    build: async () => {
+      const chain = await makeChain();
+      const evil = await makeRoot({ subject: 'CN=Evil Root' });
+      const cas = [evil];
+      for (let i = 1; i <= 9; i++)
+        cas.push(await makeIntermediate(cas[cas.length - 1] as Issued, { subject: `CN=I${i}` }));
+      const leaf = await makeLeaf('connection-point', cas[cas.length - 1] as Issued);
+      return request(chain, {
+        leaf: leaf.cert,
+        presented: cas.map((c) => c.cert).reverse(),
+        purpose: 'connection-point',
+      });
+    },
+    expect: [[C.chainTooLong, 9]],
+  },
+  {
+    name: 'path length: a root limited to no CA below it, with an intermediate below it',
+    build: async () => {
+      const root = await makeRoot({ pathLength: 0 });
+      const inter = await makeIntermediate(root);
+      const leaf = await makeLeaf('client', inter);
+      return request({ root, inter, leaf }, {});
+    },
+    expect: [[C.pathLength, 2]],
+  },
+  {
+    name: 'name constraints: an intermediate limited to contoso.com vouching for cmg.evil.com',
+    build: async () => {
+      const chain = await makeChain();
+      const constrained = await craftCertificate({
+        subject: 'CN=Contoso only',
+        issuer: chain.root,
+        ca: true,
+        extensions: [dnsConstraints({ permitted: ['contoso.com'] })],
+      });
+      const leaf = await craftCertificate({
+        subject: 'CN=cmg.evil.com',
+        issuer: constrained,
+        ca: false,
+        ekus: [EKU.serverAuth],
+        dns: ['cmg.evil.com'],
+      });
+      return request(chain, {
+        leaf: leaf.cert,
+        presented: [constrained.cert],
+        purpose: 'server',
+        serviceName: 'cmg.evil.com',
+      });
+    },
+    expect: [[C.nameConstraints, 0]],
+  },
+  {
+    name: 'name constraints of a kind cmg does not evaluate (directory name): refused, not guessed',
+    build: async () => {
+      const chain = await makeChain();
+      const constrained = await craftCertificate({
+        subject: 'CN=DN constrained',
+        issuer: chain.root,
+        ca: true,
+        extensions: [directoryNameConstraint()],
+      });
+      const leaf = await craftCertificate({
+        subject: 'CN=x',
+        issuer: constrained,
+        ca: false,
+        ekus: [EKU.clientAuth],
+      });
+      return request(chain, { leaf: leaf.cert, presented: [constrained.cert] });
+    },
+    expect: [[C.nameConstraints, 1]],
+  },
+  {
+    name: 'an unknown critical extension on the leaf',
+    build: async () => {
+      const chain = await makeChain();
+      const leaf = await craftCertificate({
+        subject: 'CN=critical',
+        issuer: chain.inter,
+        ca: false,
+        ekus: [EKU.clientAuth],
+        extensions: [new x509.Extension('1.2.3.4.5', true, new Uint8Array([0x05, 0x00]))],
+      });
+      return request(chain, { leaf: leaf.cert });
+    },
+    expect: [[C.unknownCritical, 0]],
+  },
+  {
+    name: 'key usage: a client certificate whose key may only sign certificates',
+    build: async () => {
+      const chain = await makeChain();
+      const leaf = await craftCertificate({
+        subject: 'CN=odd usage',
+        issuer: chain.inter,
+        ca: false,
+        ekus: [EKU.clientAuth],
+        keyUsages: x509.KeyUsageFlags.keyCertSign,
+      });
+      return request(chain, { leaf: leaf.cert });
+    },
+    expect: [[C.keyUsage, 0]],
   },
   {
     name: 'connection point identity missing: a client certificate without the URI name',
@@ -556,6 +699,116 @@ test('wildcard: accepted with allowWildcard for exactly one label', async () => 
 test('the same P-521 key is not refused for the client purpose (the curve rule is for web certificates)', async () => {
   const chain = await makeChain({ leaf: { keyPair: await ecKeyPair('P-521') } });
   assertGoodChain(await verify(request(chain)), chain);
+});
+
+test('name constraints that permit the names: the chain passes (no over-refusal)', async () => {
+  const chain = await makeChain();
+  const constrained = await craftCertificate({
+    subject: 'CN=Contoso only',
+    issuer: chain.root,
+    ca: true,
+    extensions: [dnsConstraints({ permitted: ['contoso.com'], excluded: ['secret.contoso.com'] })],
+  });
+  const leafFor = (dns: string) =>
+    craftCertificate({
+      subject: `CN=${dns}`,
+      issuer: constrained,
+      ca: false,
+      ekus: [EKU.serverAuth],
+      dns: [dns],
+    });
+  const good = await leafFor('cmg.contoso.com');
+  const ok = await verify(
+    request(chain, { leaf: good.cert, presented: [constrained.cert], purpose: 'server' }),
+  );
+  assert.is(ok.ok, true, JSON.stringify(ok.failures));
+  const excluded = await leafFor('a.secret.contoso.com');
+  assertFailures(
+    await verify(request(chain, { leaf: excluded.cert, presented: [constrained.cert], purpose: 'server' })),
+    [[C.nameConstraints, 0]],
+  );
+});
+
+test('a negative serial number (as openssl can mint) is found in its CRL: serials compare as DER bytes', async () => {
+  const chain = await makeChain();
+  const dir = mkdtempSync(join(tmpdir(), 'cmg-negserial-'));
+  try {
+    writeFileSync(join(dir, 'inter.pem'), chain.inter.cert.toPem());
+    writeFileSync(join(dir, 'inter.key'), await privateKeyPem(chain.inter.keyPair.privateKey));
+    writeFileSync(
+      join(dir, 'ext.cnf'),
+      'extendedKeyUsage = clientAuth\nkeyUsage = critical, digitalSignature\n',
+    );
+    opensslOk(
+      [
+        'req',
+        '-new',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:P-256',
+        '-nodes',
+        '-keyout',
+        'leaf.key',
+        '-subj',
+        '/CN=negative serial',
+        '-out',
+        'leaf.csr',
+      ],
+      { cwd: dir },
+    );
+    opensslOk(
+      [
+        'x509',
+        '-req',
+        '-in',
+        'leaf.csr',
+        '-CA',
+        'inter.pem',
+        '-CAkey',
+        'inter.key',
+        '-set_serial',
+        '-0x1234',
+        '-days',
+        '2',
+        '-extfile',
+        'ext.cnf',
+        '-out',
+        'leaf.pem',
+      ],
+      { cwd: dir },
+    );
+    const leaf = Certificate.fromDer(
+      parsePem(readFileSync(join(dir, 'leaf.pem'), 'latin1'))[0]?.der ?? Buffer.alloc(0),
+    );
+    assert.is(leaf.native.serialNumber, '-1234', 'Node writes it as a negative number');
+    // The CRL lists the serial as its DER bytes, as an openssl CA writes it: -0x1234 is ED CC.
+    assert.is(leaf.serialNumber, 'EDCC');
+    const crl = await makeCrl(chain.inter, { revoked: ['EDCC'] });
+    const result = await verify(request(chain, { leaf, trust: { roots: [chain.root.cert], crls: [crl] } }));
+    assertFailures(result, [[C.revoked, 0]]);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a renewed root (same name and key) is preferred to its expired copy, whichever is listed first', async () => {
+  const old = await makeRoot({
+    subject: 'CN=Renewed Root',
+    notBefore: daysFromNow(-400),
+    notAfter: daysFromNow(-1),
+  });
+  const renewed = await makeRoot({ subject: 'CN=Renewed Root', keyPair: old.keyPair });
+  const inter = await makeIntermediate(renewed);
+  const leaf = await makeLeaf('client', inter);
+  for (const roots of [
+    [old.cert, renewed.cert],
+    [renewed.cert, old.cert],
+  ]) {
+    const result = await verify(request({ root: renewed, inter, leaf }, { trust: { roots } }));
+    assert.is(result.ok, true, JSON.stringify(result.failures));
+    assert.is(result.chain.at(-1)?.thumbprint, renewed.cert.thumbprint);
+  }
 });
 
 test.run();

@@ -164,6 +164,11 @@ export async function craftCertificate(options: {
   keyType?: KeyType;
   notBefore?: Date;
   notAfter?: Date;
+  /** More extensions, as they are (name constraints, an unknown critical one). */
+  extensions?: x509.Extension[];
+  /** Hex of the serial's DER bytes; a first byte of 0x80 or more makes it negative. */
+  serialNumber?: string;
+  dns?: string[];
 }): Promise<Issued> {
   const keyPair = await generateKeyPair(options.keyType ?? 'p256');
   const F = x509.KeyUsageFlags;
@@ -175,6 +180,12 @@ export async function craftCertificate(options: {
     await x509.SubjectKeyIdentifierExtension.create(keyPair.publicKey),
   ];
   if (options.ekus) extensions.push(new x509.ExtendedKeyUsageExtension(options.ekus));
+  if (options.dns) {
+    extensions.push(
+      new x509.SubjectAlternativeNameExtension(options.dns.map((value) => ({ type: 'dns' as const, value }))),
+    );
+  }
+  extensions.push(...(options.extensions ?? []));
   const issuer = options.issuer;
   if (issuer) {
     const ski = issuer.cert.x509.getExtension(x509.SubjectKeyIdentifierExtension);
@@ -182,7 +193,7 @@ export async function craftCertificate(options: {
   }
   const signer = issuer?.keyPair ?? keyPair;
   const cert = await x509.X509CertificateGenerator.create({
-    serialNumber: randomSerial(),
+    serialNumber: options.serialNumber ?? randomSerial(),
     subject: options.subject,
     issuer: issuer ? issuer.cert.x509.subjectName : options.subject,
     notBefore: options.notBefore ?? daysFromNow(-1),

@@ -1,5 +1,14 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import {
+  closeSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  truncateSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -133,6 +142,96 @@ test('a log file removed from under the writer is started afresh at the next rot
   await log.sink.flush();
   const texts = entries(join(dir, 'Gone.log')).map((e) => e.text);
   assert.ok(texts.length > 0 && texts.at(-1) === 'after removal 9', texts.join('|'));
+});
+
+test('a line appended after close() reaches this log file, not the file that took its descriptor', async () => {
+  const log = openLogger(dir, 'Late.log', 'Late');
+  log.info('before close');
+  await closeAllLogs();
+  // The closed descriptor's number is free again: the next file opened takes it.
+  const otherPath = join(dir, 'Other.txt');
+  const other = openSync(otherPath, 'w');
+  try {
+    log.info('after close');
+  } finally {
+    closeSync(other);
+  }
+  assert.equal(
+    entries(join(dir, 'Late.log')).map((e) => e.text),
+    ['before close', 'after close'],
+  );
+  assert.is(readFileSync(otherPath).length, 0, 'the late line went into another file');
+});
+
+test('after close(), a line that cannot be written is reported and counted, not thrown', async () => {
+  const log = openLogger(join(dir, 'sub'), 'Late.log', 'Late');
+  const errors: NodeJS.ErrnoException[] = [];
+  log.sink.on('error', (err: NodeJS.ErrnoException) => errors.push(err));
+  await closeAllLogs();
+  rmSync(join(dir, 'sub'), { recursive: true });
+  log.info('nowhere to go');
+  assert.equal(
+    errors.map((e) => e.code),
+    ['ENOENT'],
+  );
+  assert.is(log.sink.droppedLines, 1);
+});
+
+/** Rejects if `promise` has not settled after `ms`: a hang fails the test instead of the run. */
+async function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} did not settle within ${ms} ms`)), ms);
+  });
+  try {
+    return await Promise.race([promise, deadline]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+test('close() resolves promptly when writes fail while closing: error reported, lines counted', async () => {
+  // Every write to /dev/full fails with ENOSPC, as on a full disk.
+  symlinkSync('/dev/full', join(dir, 'Full.log'));
+  const log = openLogger(dir, 'Full.log', 'Full');
+  const errors: NodeJS.ErrnoException[] = [];
+  log.sink.on('error', (err: NodeJS.ErrnoException) => errors.push(err));
+  log.info('lost 1');
+  log.info('lost 2');
+  await within(log.sink.close(), 300, 'close()');
+  assert.ok(errors.length > 0, 'the write error was not reported');
+  assert.ok(
+    errors.every((e) => e.code === 'ENOSPC'),
+    errors.map((e) => e.code).join(),
+  );
+  assert.is(log.sink.droppedLines, 2);
+});
+
+test('close() resolves promptly when writes were already failing before it began', async () => {
+  symlinkSync('/dev/full', join(dir, 'Full.log'));
+  const log = openLogger(dir, 'Full.log', 'Full');
+  const firstError = new Promise((resolve) => log.sink.once('error', resolve));
+  log.info('lost 1');
+  await within(firstError, 300, 'the first write error');
+  log.info('lost 2');
+  // No 'error' listener left: a failure while closing must not become an unhandled 'error' event.
+  await within(log.sink.close(), 300, 'close()');
+  assert.is(log.sink.droppedLines, 2);
+});
+
+test('a log truncated from outside (copytruncate) is continued at its real end, without a NUL hole', async () => {
+  const path = join(dir, 'Trunc.log');
+  const log = openLogger(dir, 'Trunc.log', 'Trunc');
+  for (let i = 0; i < 50; i++) log.info(`before ${i}`);
+  await log.sink.flush();
+  truncateSync(path, 0);
+  for (let i = 0; i < 3; i++) log.info(`after ${i}`);
+  await log.sink.flush();
+  assert.is(readFileSync(path).indexOf(0), -1, 'NUL bytes in the file');
+  assert.equal(
+    entries(path).map((e) => e.text),
+    ['after 0', 'after 1', 'after 2'],
+  );
 });
 
 function runChild(mode: 'exit' | 'sigterm'): Promise<{ code: number | null }> {
