@@ -8,28 +8,24 @@ import {
   intRange,
   listenPort,
   logDir,
+  noDuplicates,
+  serverName,
   siteCode,
   tlsMaterial,
+  urlString,
 } from './schema-parts.js';
 
 const ROLE_TYPES = ['managementPoint', 'softwareUpdatePoint'] as const;
 
 const urlOf = (what: string) =>
-  z.string({ error: `expected ${what}` }).refine(
-    (v) => {
-      try {
-        const u = new URL(v);
-        return (
-          (u.protocol === 'https:' || u.protocol === 'http:') &&
-          u.hostname !== '' &&
-          u.search === '' &&
-          u.hash === ''
-        );
-      } catch {
-        return false;
-      }
-    },
-    { error: `expected ${what}, without query or fragment` },
+  urlString(
+    `expected ${what}`,
+    `expected ${what}, without query or fragment`,
+    (u) =>
+      (u.protocol === 'https:' || u.protocol === 'http:') &&
+      u.hostname !== '' &&
+      u.search === '' &&
+      u.hash === '',
   );
 
 /** An external path prefix as clients send it: absolute, clean, no query, no encoding tricks. */
@@ -67,22 +63,13 @@ export function connectorSchema(ctx: ConfigContext) {
             .min(1, { error: 'expected at least one port (one per gateway instance), such as [443]' })
             .max(16, { error: 'a deployment has at most 16 instances, so at most 16 ports' })
             .refine((p) => new Set(p).size === p.length, { error: 'each port may appear once' }),
-          serverName: z.string().optional(),
+          serverName: serverName.optional(),
           caFiles: fileList(ctx, { min: 1 }).optional(),
-          proxy: z
-            .string({ error: 'expected a proxy URL such as http://proxy.contoso.com:8080' })
-            .refine(
-              (v) => {
-                try {
-                  const u = new URL(v);
-                  return u.protocol === 'http:' && u.port !== '' && (u.pathname === '/' || u.pathname === '');
-                } catch {
-                  return false;
-                }
-              },
-              { error: 'expected a proxy URL of the form http://host:port' },
-            )
-            .optional(),
+          proxy: urlString(
+            'expected a proxy URL such as http://proxy.contoso.com:8080',
+            'expected a proxy URL of the form http://host:port',
+            (u) => u.protocol === 'http:' && u.port !== '' && (u.pathname === '/' || u.pathname === ''),
+          ).optional(),
         })
         .transform((g) => ({ ...g, serverName: g.serverName ?? g.host })),
       tls: tlsMaterial(ctx),
@@ -97,6 +84,15 @@ export function connectorSchema(ctx: ConfigContext) {
             maxContentLength: intRange(0, Number.MAX_SAFE_INTEGER).optional(),
           }),
         )
+        .superRefine(
+          noDuplicates(
+            // The gateway routes paths ignoring case, so /CCM_System and /ccm_system are one prefix.
+            (e) => (externalPrefix.safeParse(e.external).success ? e.external.toLowerCase() : undefined),
+            (first) =>
+              `duplicate external prefix: endpoints[${first}] already publishes it (prefixes are compared ignoring case, as the gateway routes them)`,
+            ['external'],
+          ),
+        )
         .default([]),
       roles: z
         .array(
@@ -105,6 +101,15 @@ export function connectorSchema(ctx: ConfigContext) {
             roleId,
             url: urlOf("the role's internal base URL such as https://mp01.corp.contoso.com"),
           }),
+        )
+        .superRefine(
+          noDuplicates(
+            (r) =>
+              ROLE_TYPES.includes(r.type) && roleId.safeParse(r.roleId).success
+                ? `${r.type} ${r.roleId}`
+                : undefined,
+            (first) => `duplicate role: roles[${first}] has the same type and roleId`,
+          ),
         )
         .default([]),
       internalCaFiles: fileList(ctx).default([]),

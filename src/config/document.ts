@@ -1,5 +1,12 @@
-import { findNodeAtLocation, type Node, type ParseError, parseTree, printParseErrorCode } from 'jsonc-parser';
-import YAML, { isMap, isScalar, isSeq, LineCounter, type Node as YamlNode } from 'yaml';
+import {
+  createScanner,
+  findNodeAtLocation,
+  type Node,
+  type ParseError,
+  parseTree,
+  printParseErrorCode,
+} from 'jsonc-parser';
+import YAML, { isMap, isPair, isScalar, isSeq, LineCounter, type Node as YamlNode } from 'yaml';
 import type { ConfigIssue } from '../errors.js';
 
 export type KeyPath = readonly (string | number)[];
@@ -24,7 +31,40 @@ export function isYamlFile(file: string): boolean {
 
 /** Parses JSON (strictly: no comments, no trailing commas, no duplicate keys) or YAML, by file name. */
 export function parseConfigText(file: string, text: string): ConfigDocument {
-  return isYamlFile(file) ? parseYaml(text) : parseJson(text);
+  // Windows Notepad starts UTF-8 files with a byte order mark; it is not part of the content.
+  const content = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+  return isYamlFile(file) ? parseYaml(content) : parseJson(content);
+}
+
+/**
+ * The text of a config file's bytes, which must be UTF-8 (a UTF-8 byte order mark is kept for
+ * parseConfigText to skip). UTF-16, what Notepad calls "Unicode", is refused in one issue rather
+ * than as hundreds of syntax errors about the NUL bytes between its characters.
+ */
+export function decodeConfigText(bytes: Uint8Array): string {
+  const [b0, b1] = bytes;
+  const bom16 = (b0 === 0xff && b1 === 0xfe) || (b0 === 0xfe && b1 === 0xff);
+  // Without a BOM, UTF-16 still shows as one NUL in the first two bytes: "{" is 7B 00 or 00 7B.
+  const nul16 = bytes.length >= 2 && (b0 === 0) !== (b1 === 0);
+  if (bom16 || nul16) {
+    throw new ConfigSyntaxError([
+      { path: '', message: 'the file is UTF-16; save it as UTF-8', line: 1, column: 1 },
+    ]);
+  }
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8');
+}
+
+/** Deeper than any real config by far; the parsers and the checks after them recurse once per level. */
+export const MAX_DEPTH = 64;
+
+function tooDeep(at?: { line: number; column: number }): ConfigSyntaxError {
+  return new ConfigSyntaxError([
+    {
+      path: '',
+      message: `the file is nested too deeply: more than ${MAX_DEPTH} levels of objects and lists`,
+      ...at,
+    },
+  ]);
 }
 
 function lineStarts(text: string): number[] {
@@ -63,8 +103,35 @@ const JSON_ERROR_TEXT: Record<string, string> = {
   InvalidCharacter: 'invalid character in string (control characters must be escaped)',
 };
 
+/**
+ * Offset of the first "[" or "{" deeper than MAX_DEPTH, found with jsonc-parser's own scanner (so strings
+ * and comments are read exactly as parseTree reads them) and without recursion: parseTree recurses once
+ * per level and overflows the stack on a few thousand. Only a closer matching the innermost opener
+ * closes it, as in parseTree, so stray closers cannot hide depth from this count.
+ */
+function tooDeepJsonOffset(text: string): number | undefined {
+  // jsonc-parser's SyntaxKind values: a const enum, which isolatedModules cannot import.
+  const [openBrace, closeBrace, openBracket, closeBracket, eof] = [1, 2, 3, 4, 17];
+  const scanner = createScanner(text, true);
+  const open: number[] = [];
+  for (let token = scanner.scan(); token !== eof; token = scanner.scan()) {
+    if (token === openBrace || token === openBracket) {
+      open.push(token);
+      if (open.length > MAX_DEPTH) return scanner.getTokenOffset();
+    } else if (
+      (token === closeBrace && open.at(-1) === openBrace) ||
+      (token === closeBracket && open.at(-1) === openBracket)
+    ) {
+      open.pop();
+    }
+  }
+  return undefined;
+}
+
 function parseJson(text: string): ConfigDocument {
   const starts = lineStarts(text);
+  const deep = tooDeepJsonOffset(text);
+  if (deep !== undefined) throw tooDeep(positionOf(starts, deep));
   const errors: ParseError[] = [];
   const root = parseTree(text, errors, {
     disallowComments: true,
@@ -141,7 +208,15 @@ function jsonValue(node: Node): unknown {
       const out: Record<string, unknown> = {};
       for (const prop of node.children ?? []) {
         const [k, v] = prop.children ?? [];
-        if (k && v) out[k.value as string] = jsonValue(v);
+        // Not `out[key] =`: for "__proto__" that sets the prototype, hiding the key from the schema's
+        // unknown-key check while its contents are inherited as config. As JSON.parse does, make it own.
+        if (k && v)
+          Object.defineProperty(out, k.value as string, {
+            value: jsonValue(v),
+            enumerable: true,
+            writable: true,
+            configurable: true,
+          });
       }
       return out;
     }
@@ -159,11 +234,38 @@ function parseYaml(text: string): ConfigDocument {
     const pos = lineCounter.linePos(e.pos[0]);
     return { path: '', message: `YAML syntax error: ${e.message}`, line: pos.line, column: pos.col };
   });
+  // The composer recurses per level and reports its own stack overflow as a syntax error.
+  const overflow = doc.errors.find((e) => /Maximum call stack size exceeded/.test(e.message));
+  if (overflow) {
+    const pos = lineCounter.linePos(overflow.pos[0]);
+    throw tooDeep({ line: pos.line, column: pos.col });
+  }
   if (issues.length > 0) throw new ConfigSyntaxError(issues);
   if (doc.contents === null) throw new ConfigSyntaxError([{ path: '', message: 'the file is empty' }]);
+  const deep = tooDeepYamlOffset(doc.contents);
+  if (deep !== undefined) {
+    const pos = lineCounter.linePos(deep);
+    throw tooDeep({ line: pos.line, column: pos.col });
+  }
+  let value: unknown;
+  try {
+    // toJS makes "__proto__" keys own properties (defineProperty), so the schema sees them as unknown keys.
+    value = doc.toJS({ maxAliasCount: 100 });
+  } catch (err) {
+    if (err instanceof RangeError) throw tooDeep();
+    // yaml refuses aliases that multiply the data ("billion laughs") with a ReferenceError.
+    if (err instanceof ReferenceError && /alias/i.test(err.message)) {
+      throw new ConfigSyntaxError([
+        { path: '', message: 'YAML aliases (*name) expand to too much data; write the values out instead' },
+      ]);
+    }
+    throw err;
+  }
+  // Aliases can stack anchored collections deeper than the text itself is.
+  if (deeperThan(value, MAX_DEPTH)) throw tooDeep();
   return {
     // Large integers (role ids) lose precision as numbers; the schema asks for strings and says why.
-    value: doc.toJS({ maxAliasCount: 100 }),
+    value,
     locate(path) {
       let node: unknown = doc.contents;
       let at: number | undefined;
@@ -187,4 +289,36 @@ function parseYaml(text: string): ConfigDocument {
       return { line: pos.line, column: pos.col };
     },
   };
+}
+
+/** Offset of the first YAML collection deeper than MAX_DEPTH, walking the document without recursion. */
+function tooDeepYamlOffset(root: unknown): number | undefined {
+  const stack: { node: unknown; depth: number }[] = [{ node: root, depth: 1 }];
+  for (let next = stack.pop(); next; next = stack.pop()) {
+    const { node, depth } = next;
+    if (!isMap(node) && !isSeq(node)) continue;
+    if (depth > MAX_DEPTH) return node.range?.[0] ?? 0;
+    for (const item of node.items as unknown[]) {
+      // A map's items are pairs: a key can be a collection too (`? [a]: b`).
+      if (isPair(item))
+        stack.push({ node: item.key, depth: depth + 1 }, { node: item.value, depth: depth + 1 });
+      else stack.push({ node: item, depth: depth + 1 });
+    }
+  }
+  return undefined;
+}
+
+/** Whether plain objects and arrays nest more than `limit` levels in `value`, without recursion. */
+function deeperThan(value: unknown, limit: number): boolean {
+  const stack: { v: unknown; depth: number }[] = [{ v: value, depth: 1 }];
+  // An alias is the same object in several places (or inside itself): walk it again only when deeper.
+  const deepest = new Map<object, number>();
+  for (let next = stack.pop(); next; next = stack.pop()) {
+    const { v, depth } = next;
+    if (v === null || typeof v !== 'object' || (deepest.get(v) ?? 0) >= depth) continue;
+    if (depth > limit) return true;
+    deepest.set(v, depth);
+    for (const child of Object.values(v)) stack.push({ v: child, depth: depth + 1 });
+  }
+  return false;
 }

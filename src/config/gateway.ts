@@ -9,10 +9,14 @@ import {
   intRange,
   listenPort,
   logDir,
+  noDuplicates,
   port,
   siteCode,
+  siteCodeKey,
   tlsMaterial,
 } from './schema-parts.js';
+
+const ADMIN_PORT = 9443;
 
 /** The gateway's config file (`cmg serve --config`), as in CONTRACT.md. */
 export function gatewaySchema(ctx: ConfigContext) {
@@ -25,9 +29,15 @@ export function gatewaySchema(ctx: ConfigContext) {
         // Absent: connection points are accepted on the client listener, told apart by ALPN.
         port: listenPort.optional(),
         caFiles: fileList(ctx, { min: 1 }),
-        sites: z.array(siteCode, { error: 'expected a list of site codes' }).min(1, {
-          error: 'expected at least one site code, such as ["PS1"]',
-        }),
+        sites: z
+          .array(siteCode, { error: 'expected a list of site codes' })
+          .min(1, { error: 'expected at least one site code, such as ["PS1"]' })
+          .superRefine(
+            noDuplicates(
+              siteCodeKey,
+              (first) => `duplicate site code: already listed at channel.sites[${first}]`,
+            ),
+          ),
       }),
       tls: tlsMaterial(ctx),
       clientAuth: z
@@ -49,13 +59,31 @@ export function gatewaySchema(ctx: ConfigContext) {
           requestTimeoutMs: intRange(1000, 3600000).default(120000),
         })
         .prefault({}),
-      admin: adminEndpoint(9443),
+      admin: adminEndpoint(ADMIN_PORT),
       logDir: logDir(ctx),
     })
     .refine((c) => c.channel.port === undefined || c.channel.port !== c.listen.port || c.listen.port === 0, {
       path: ['channel', 'port'],
       error:
         'must differ from listen.port; to share the client port, leave channel.port out (ALPN tells them apart)',
+    })
+    .superRefine((c, tctx) => {
+      // Port 0 is any free port, chosen at start: it never collides.
+      const admin = c.admin?.port;
+      if (typeof admin !== 'number' || admin === 0) return;
+      const taken = [
+        ['listen.port', c.listen?.port],
+        ['channel.port', c.channel?.port],
+      ].flatMap(([key, p]) => (p === admin ? [key] : []));
+      if (taken.length === 0) return;
+      tctx.addIssue({
+        code: 'custom',
+        path: ['admin', 'port'],
+        message:
+          `must differ from ${taken.join(' and ')}: ${taken.length > 1 ? 'all three' : 'both'} are ${admin}` +
+          (admin === ADMIN_PORT ? ` (${ADMIN_PORT} is the default admin.port)` : '') +
+          '; the admin endpoint needs a port of its own',
+      });
     });
 }
 

@@ -2,8 +2,14 @@ import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type * as z from 'zod';
 import { ConfigError, type ConfigIssue } from '../errors.js';
-import { type ConfigDocument, ConfigSyntaxError, type KeyPath, parseConfigText } from './document.js';
-import type { ConfigContext } from './schema-parts.js';
+import {
+  type ConfigDocument,
+  ConfigSyntaxError,
+  decodeConfigText,
+  type KeyPath,
+  parseConfigText,
+} from './document.js';
+import { type ConfigContext, redactUrlSecrets } from './schema-parts.js';
 
 export type SchemaFactory<S extends z.ZodType> = (ctx: ConfigContext) => S;
 
@@ -25,9 +31,9 @@ export function loadConfigFile<S extends z.ZodType>(
 /** Reads and parses a config file (JSON or YAML by name); syntax errors are ConfigErrors with positions. */
 export function readConfigDocument(file: string): { source: string; doc: ConfigDocument } {
   const source = resolve(file);
-  const text = readConfigText(source);
+  const bytes = readConfigBytes(source);
   try {
-    return { source, doc: parseConfigText(source, text) };
+    return { source, doc: parseConfigText(source, decodeConfigText(bytes)) };
   } catch (err) {
     if (err instanceof ConfigSyntaxError)
       throw new ConfigError(source, err.issues, { code: 'CMG_CONFIG_SYNTAX' });
@@ -50,9 +56,9 @@ export function validateConfig<S extends z.ZodType>(
   return { ...(result.data as object), source } as z.output<S> & { source: string };
 }
 
-function readConfigText(abs: string): string {
+function readConfigBytes(abs: string): Buffer {
   try {
-    return readFileSync(abs, 'utf8');
+    return readFileSync(abs);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     const message =
@@ -87,7 +93,7 @@ function valueAt(root: unknown, path: KeyPath): unknown {
 }
 
 function show(value: unknown): string {
-  const json = JSON.stringify(value);
+  const json = JSON.stringify(value, (_key, v: unknown) => (typeof v === 'string' ? redactUrlSecrets(v) : v));
   if (json === undefined) return String(value);
   return json.length > 80 ? `${json.slice(0, 77)}...` : json;
 }
@@ -119,6 +125,9 @@ function toConfigIssues(issues: z.core.$ZodIssue[], doc: ConfigDocument, schema:
       message = `expected ${issue.expected === 'object' ? 'an object with keys' : issue.expected}`;
     }
     const mentionsValue = issue.code === 'custom' && issue.params?.['mentionsValue'] === true;
+    // A password in a URL must not reach the terminal or the JSON report, whatever else is wrong with it.
+    const shown = typeof raw === 'string' ? redactUrlSecrets(raw) : raw;
+    if (typeof raw === 'string' && shown !== raw) message = message.split(raw).join(String(shown));
     if (!present && issue.code === 'invalid_type') message = `is required: ${message}`;
     // Say what was found, unless the message already does or it is a whole object (its keys are reported on their own).
     else if (
@@ -132,7 +141,7 @@ function toConfigIssues(issues: z.core.$ZodIssue[], doc: ConfigDocument, schema:
     out.push({
       path: formatKeyPath(path),
       message,
-      ...(present && typeof raw !== 'object' ? { value: raw } : {}),
+      ...(present && typeof raw !== 'object' ? { value: shown } : {}),
       ...(present ? doc.locate(path) : doc.locate(path.slice(0, -1))),
     });
   }

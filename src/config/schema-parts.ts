@@ -1,6 +1,6 @@
 import { accessSync, constants, statSync } from 'node:fs';
 import { isIP } from 'node:net';
-import { isAbsolute, resolve } from 'node:path';
+import { dirname, isAbsolute, resolve } from 'node:path';
 import * as z from 'zod';
 
 /** What a schema needs from outside the file: where relative paths start, and the environment. */
@@ -10,6 +10,16 @@ export interface ConfigContext {
 }
 
 const HOSTNAME = /^(?=.{1,253}$)(?!-)[A-Za-z0-9-]{1,63}(?<!-)(\.(?!-)[A-Za-z0-9-]{1,63}(?<!-))*\.?$/;
+
+/**
+ * A DNS name by its syntax, and not a number in disguise: resolvers (and URL parsers) read a name whose
+ * last label is a number (`1.2.3`, `300.1.1.1`, `0x7f.1`) as an IPv4 address, and no top-level domain
+ * is numeric, so such a name is either a valid IPv4 address or a mistake.
+ */
+function isDnsName(v: string): boolean {
+  const last = v.replace(/\.$/, '').split('.').at(-1) ?? '';
+  return HOSTNAME.test(v) && !/^([0-9]+|0x[0-9a-f]*)$/i.test(last);
+}
 
 function describeFileProblem(given: string, path: string): string | undefined {
   const where = given === path ? JSON.stringify(path) : `${JSON.stringify(given)} (${path})`;
@@ -54,6 +64,29 @@ export function fileList(ctx: ConfigContext, options: { min?: number } = {}) {
     : list;
 }
 
+function describeDirProblem(given: string, path: string): string | undefined {
+  const where = `${JSON.stringify(given)} (${path})`;
+  try {
+    return statSync(path).isDirectory() ? undefined : `exists and is not a folder: ${where}`;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    // Missing: the daemon creates it, with any missing folders above it.
+    if (code === 'ENOENT') return undefined;
+    if (code !== 'ENOTDIR') return `cannot use folder ${where} (${code})`;
+  }
+  // ENOTDIR: something above it is a file, so the folder can never be created. Name that file.
+  for (let above = dirname(path); above !== dirname(above); above = dirname(above)) {
+    try {
+      if (!statSync(above).isDirectory())
+        return `cannot create folder ${where}: ${above} is a file, not a folder`;
+      break;
+    } catch {
+      // Not there either (or not reachable): look further up.
+    }
+  }
+  return `cannot create folder ${where}: a part of the path above it is a file, not a folder`;
+}
+
 /** A folder cmg writes into (logs): created on start when missing, so only a non-folder in the way is an error. */
 export function dirPath(ctx: ConfigContext) {
   return z
@@ -61,18 +94,9 @@ export function dirPath(ctx: ConfigContext) {
     .min(1, { error: 'expected a folder path, got an empty string' })
     .transform((value, tctx) => {
       const abs = isAbsolute(value) ? value : resolve(ctx.baseDir, value);
-      try {
-        if (!statSync(abs).isDirectory()) {
-          tctx.addIssue({
-            code: 'custom',
-            message: `exists and is not a folder: ${JSON.stringify(value)} (${abs})`,
-            input: value,
-            params: { mentionsValue: true },
-          });
-        }
-      } catch {
-        // Missing: the daemon creates it.
-      }
+      const problem = describeDirProblem(value, abs);
+      if (problem)
+        tctx.addIssue({ code: 'custom', message: problem, input: value, params: { mentionsValue: true } });
       return abs;
     });
 }
@@ -96,14 +120,59 @@ export const listenPort = intRange(1, 65535);
 
 export const hostname = z
   .string({ error: 'expected a DNS name (a string)' })
-  .refine((v) => HOSTNAME.test(v) && isIP(v) === 0, { error: 'expected a DNS name such as cmg.contoso.com' });
+  .refine((v) => isDnsName(v) && isIP(v) === 0, { error: 'expected a DNS name such as cmg.contoso.com' });
 
 /** An address to bind or dial: an IPv4 or IPv6 literal or a DNS name. */
 export const host = z
   .string({ error: 'expected a host (a string)' })
-  .refine((v) => isIP(v) !== 0 || HOSTNAME.test(v), {
+  .refine((v) => isIP(v) !== 0 || isDnsName(v), {
     error: 'expected an IP address (0.0.0.0, 127.0.0.1, ::) or a DNS name',
   });
+
+/** The name a TLS peer must present: a DNS name or, for a certificate issued to one, an IP address. */
+export const serverName = z
+  .string({ error: 'expected a DNS name such as cmg.contoso.com (a string)' })
+  .refine((v) => isIP(v) !== 0 || isDnsName(v), {
+    error: "expected the DNS name on the gateway's certificate, such as cmg.contoso.com (or an IP address)",
+  });
+
+/** `scheme://` then everything up to the last "@": the user name and password, if the URL has them. */
+const URL_USERINFO = /^([A-Za-z][A-Za-z0-9+.-]*:\/\/)[\s\S]*@/;
+
+/**
+ * `value` with any user name and password of a URL replaced by `***`, for reports: a refused URL must not
+ * carry its password to the terminal or a JSON report. Up to the last "@" even when the URL does not parse
+ * (a password with a "/" in it), so an "@" in a path is masked too; only reports show this form.
+ */
+export function redactUrlSecrets(value: string): string {
+  const match = URL_USERINFO.exec(value);
+  return match ? `${match[1]}***@${value.slice(match[0].length)}` : value;
+}
+
+/**
+ * A URL string that `accept` approves. A user name or password in it is refused on its own, first:
+ * secrets do not belong in config files, which are copied around and printed by `cmg config check`.
+ */
+export function urlString(typeError: string, invalidError: string, accept: (url: URL) => boolean) {
+  return z.string({ error: typeError }).superRefine((v, tctx) => {
+    let url: URL | undefined;
+    try {
+      url = new URL(v);
+    } catch {
+      url = undefined;
+    }
+    if (url && (url.username !== '' || url.password !== '')) {
+      tctx.addIssue({
+        code: 'custom',
+        message:
+          'must not contain a user name or password: secrets do not belong in config files; remove the part before "@"',
+        input: v,
+      });
+    } else if (!url || !accept(url)) {
+      tctx.addIssue({ code: 'custom', message: invalidError, input: v });
+    }
+  });
+}
 
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
@@ -185,4 +254,32 @@ export function adminEndpoint(defaultPort: number) {
       port: port.default(defaultPort),
     })
     .prefault({});
+}
+
+/**
+ * A superRefine check for a list: each entry whose key equals an earlier entry's is refused, at its own
+ * index (plus `at`, a key inside the entry). `keyOf` gives undefined for an entry that is invalid in
+ * itself, so that it is reported once, as invalid, and not again as a duplicate.
+ */
+export function noDuplicates<T>(
+  keyOf: (item: T) => string | undefined,
+  messageFor: (firstIndex: number) => string,
+  at: string[] = [],
+) {
+  return (list: T[], tctx: z.RefinementCtx<T[]>) => {
+    const firstAt = new Map<string, number>();
+    for (const [i, item] of list.entries()) {
+      const key = keyOf(item);
+      if (key === undefined) continue;
+      const first = firstAt.get(key);
+      if (first === undefined) firstAt.set(key, i);
+      else tctx.addIssue({ code: 'custom', path: [i, ...at], message: messageFor(first), input: item });
+    }
+  };
+}
+
+/** The site code `v` stands for, upper-cased, or undefined when it is not a valid one. */
+export function siteCodeKey(v: unknown): string | undefined {
+  const parsed = siteCode.safeParse(v);
+  return parsed.success ? parsed.data : undefined;
 }

@@ -557,6 +557,41 @@ test('endpoint maxContentLength must be a non-negative integer', () => {
   assert.is(issueAt(err, 'endpoints[2].maxContentLength').value, '100');
 });
 
+test('endpoints: the same external prefix twice (ignoring case) is refused at the second', () => {
+  const config = minimalConnector();
+  config['endpoints'] = [
+    { external: '/CCM_System', internal: 'https://mp01/CCM_System' },
+    { external: '/CCM_System/x', internal: 'https://mp01/x' },
+    { external: '/ccm_system', internal: 'https://mp02/CCM_System' },
+  ];
+  const { err, text } = invalid(config, 1);
+  const issue = issueAt(err, 'endpoints[2].external');
+  assert.match(issue.message, /duplicate external prefix/);
+  assert.match(issue.message, /endpoints\[0\]/);
+  assert.match(issue.message, /ignoring case/);
+  assert.is(issue.value, '/ccm_system');
+  assertAt(issue, where(text, '"external"', 3));
+});
+
+test('roles: the same type and roleId twice is refused at the second; another type is fine', () => {
+  const config = minimalConnector();
+  const mp = { type: 'managementPoint', roleId: ROLE_ID, url: 'https://mp01.corp.contoso.com' };
+  config['roles'] = [
+    mp,
+    { ...mp, type: 'softwareUpdatePoint', url: 'https://sup01' },
+    { ...mp, url: 'https://mp02.corp.contoso.com' },
+  ];
+  const { err, text } = invalid(config, 1);
+  const issue = issueAt(err, 'roles[2]');
+  assert.match(issue.message, /duplicate role/);
+  assert.match(issue.message, /roles\[0\]/);
+  // At the element itself, the "{" that opens the third role.
+  assertAt(issue, positionAt(text, text.lastIndexOf('{', text.indexOf('https://mp02'))));
+  config['roles'] = [mp, { ...mp, roleId: '72057594037927940' }];
+  const { file } = tmp.writeJson('connector.json', config);
+  assert.is(load(file, {}).roles.length, 2);
+});
+
 // ---------------------------------------------------------------- gateway section
 
 test('gateway.ports: duplicates refused', () => {
@@ -622,6 +657,108 @@ test('gateway.proxy must be http://host:port', () => {
   config['gateway'] = { host: 'cmg.contoso.com', ports: [443], proxy: 'http://10.0.0.8:3128' };
   const { file } = tmp.writeJson('connector.json', config);
   assert.is(load(file, {}).gateway.proxy, 'http://10.0.0.8:3128');
+});
+
+test('a URL with a user name or password is refused, and the password is never echoed', () => {
+  const cases: { set: (c: Json) => void; path: string; shown: string }[] = [
+    {
+      set: (c) => {
+        c['gateway'] = {
+          host: 'cmg.contoso.com',
+          ports: [443],
+          proxy: 'http://svc:S3cret@proxy.contoso.com:8080',
+        };
+      },
+      path: 'gateway.proxy',
+      shown: 'http://***@proxy.contoso.com:8080',
+    },
+    {
+      set: (c) => {
+        c['roles'] = [
+          { type: 'managementPoint', roleId: ROLE_ID, url: 'https://admin:S3cret@mp01.corp.contoso.com' },
+        ];
+      },
+      path: 'roles[0].url',
+      shown: 'https://***@mp01.corp.contoso.com',
+    },
+    {
+      set: (c) => {
+        c['endpoints'] = [{ external: '/CCM_System', internal: 'https://admin:S3cret@mp01/CCM_System' }];
+      },
+      path: 'endpoints[0].internal',
+      shown: 'https://***@mp01/CCM_System',
+    },
+    {
+      // A user name alone is refused too: it is half of a credential.
+      set: (c) => {
+        c['roles'] = [{ type: 'managementPoint', roleId: ROLE_ID, url: 'https://S3cret@mp01' }];
+      },
+      path: 'roles[0].url',
+      shown: 'https://***@mp01',
+    },
+    {
+      // Also wrong in itself (https): the secret is still the one problem reported.
+      set: (c) => {
+        c['gateway'] = { host: 'cmg.contoso.com', ports: [443], proxy: 'https://svc:S3cret@proxy:8080' };
+      },
+      path: 'gateway.proxy',
+      shown: 'https://***@proxy:8080',
+    },
+  ];
+  for (const c of cases) {
+    const config = minimalConnector();
+    c.set(config);
+    const { err, text } = invalid(config, 1);
+    const issue = issueAt(err, c.path);
+    assert.match(issue.message, /must not contain a user name or password/);
+    assert.match(issue.message, /secrets do not belong in config files/);
+    assert.is(issue.value, c.shown);
+    assertAt(issue, where(text, `"${c.path.split('.').at(-1)}"`));
+    // Nowhere: not in the issue, not in the printed message, not in the JSON of `cmg config check --json`.
+    assert.not.ok(JSON.stringify(issue).includes('S3cret'), JSON.stringify(issue));
+    assert.not.ok(err.message.includes('S3cret'), err.message);
+    assert.not.ok(JSON.stringify(err.toJSON()).includes('S3cret'));
+  }
+});
+
+test('a URL that does not parse is not echoed with its password either', () => {
+  const config = minimalConnector();
+  // The "/" in the password ends the host part, so this does not parse as a URL at all.
+  config['gateway'] = { host: 'cmg.contoso.com', ports: [443], proxy: 'http://svc:Pa55/w0rd@proxy:8080' };
+  const { err } = invalid(config, 1);
+  const issue = issueAt(err, 'gateway.proxy');
+  assert.match(issue.message, /expected a proxy URL of the form http:\/\/host:port/);
+  assert.is(issue.value, 'http://***@proxy:8080');
+  const json = JSON.stringify(err.toJSON());
+  assert.not.ok(json.includes('Pa55') || json.includes('w0rd'), json);
+});
+
+test('gateway.host: a name whose labels are all digits must be a valid IPv4 address', () => {
+  for (const bad of ['300.1.1.1', '1.2.3', '1.2.3.4.5']) {
+    const config = minimalConnector();
+    config['gateway'] = { host: bad, ports: [443] };
+    const issue = issueAt(invalid(config, 1).err, 'gateway.host');
+    assert.match(issue.message, /expected an IP address .* or a DNS name/);
+    assert.is(issue.value, bad);
+  }
+});
+
+test('gateway.serverName must be a DNS name or an IP address', () => {
+  for (const bad of ['not a host!', '300.1.1.1', 'cmg_contoso', '', 42]) {
+    const config = minimalConnector();
+    config['gateway'] = { host: '10.1.2.3', ports: [443], serverName: bad };
+    const { err, text } = invalid(config, 1);
+    const issue = issueAt(err, 'gateway.serverName');
+    assert.match(issue.message, /expected .*DNS name.* such as cmg\.contoso\.com/);
+    assert.is(issue.value, bad);
+    assertAt(issue, where(text, '"serverName"'));
+  }
+  for (const good of ['cmg.contoso.com', '10.1.2.3', '2001:db8::1']) {
+    const config = minimalConnector();
+    config['gateway'] = { host: '10.1.2.3', ports: [443], serverName: good };
+    const { file } = tmp.writeJson('connector.json', config);
+    assert.is(load(file, {}).gateway.serverName, good);
+  }
 });
 
 test('gateway.host must be an address or DNS name; gateway.host missing is required', () => {

@@ -715,6 +715,17 @@ test('logDir that is a file is refused; a missing logDir folder is fine', () => 
   assert.is(load(file, {}).logDir, tmp.path('logs', 'gateway'));
 });
 
+test('logDir under a regular file is refused, naming the file in the way', () => {
+  for (const logDir of ['gateway.json/logs', 'gateway.json/logs/deeper', tmp.path('gateway.json', 'logs')]) {
+    const { err } = invalid({ ...minimalGateway(), logDir }, 1);
+    const issue = issueAt(err, 'logDir');
+    assert.match(issue.message, /cannot create folder/);
+    assert.match(issue.message, /is a file, not a folder/);
+    assert.ok(issue.message.includes(`${tmp.path('gateway.json')} is a file`), issue.message);
+    assert.is(issue.value, logDir);
+  }
+});
+
 test('unreadable referenced file: "not readable" (run as another user when root)', () => {
   const config = minimalGateway();
   const { file } = tmp.writeJson('gateway.json', config);
@@ -901,8 +912,52 @@ test('channel.port equal to listen.port is refused (default and explicit listen 
   assert.is(ok.listen.port, 8443);
 });
 
+test('admin.port equal to listen.port or channel.port is refused, naming both keys', () => {
+  const channel = { port: 10140, caFiles: ['channel-ca.pem'], sites: ['PS1'] };
+  const cases: { set: Json; other: RegExp }[] = [
+    // listen.port is 443 by default.
+    { set: { admin: { port: 443 } }, other: /listen\.port/ },
+    { set: { listen: { port: 8443 }, admin: { port: 8443 } }, other: /listen\.port/ },
+    { set: { channel, admin: { port: 10140 } }, other: /channel\.port/ },
+  ];
+  for (const c of cases) {
+    const { err, text } = invalid({ ...minimalGateway(), ...c.set }, 1);
+    const issue = issueAt(err, 'admin.port');
+    assert.match(issue.message, /must differ from/);
+    assert.match(issue.message, c.other);
+    assert.match(err.message, /admin\.port: must differ/);
+    assertAt(issue, positionAt(text, text.indexOf('"port"', text.indexOf('"admin"'))));
+  }
+  // admin.port left at its default (9443) is still a port of the admin endpoint.
+  const byDefault = issueAt(invalid({ ...minimalGateway(), listen: { port: 9443 } }, 1).err, 'admin.port');
+  assert.match(byDefault.message, /listen\.port/);
+  assert.match(byDefault.message, /default/);
+});
+
+test('admin.port 0 (any free port) never collides; distinct ports are fine', () => {
+  const channel = { port: 10140, caFiles: ['channel-ca.pem'], sites: ['PS1'] };
+  for (const set of [
+    { listen: { port: 0 }, admin: { port: 0 } },
+    { listen: { port: 8443 }, channel, admin: { port: 0 } },
+    { listen: { port: 8443 }, channel, admin: { port: 9443 } },
+  ]) {
+    const { file } = tmp.writeJson('gateway.json', { ...minimalGateway(), ...set });
+    assert.is(load(file, {}).admin.port, set.admin.port);
+  }
+});
+
 test('serviceName must be a DNS name', () => {
-  for (const bad of ['cmg_contoso com', '10.0.0.1', '-cmg.contoso.com', 'cmg..contoso.com', '']) {
+  for (const bad of [
+    'cmg_contoso com',
+    '10.0.0.1',
+    '-cmg.contoso.com',
+    'cmg..contoso.com',
+    '',
+    // All-numeric labels are read as an IPv4 address, and these are not valid ones.
+    '300.1.1.1',
+    '1.2.3',
+    '10.0.0.1.',
+  ]) {
     const { err, text } = invalid({ ...minimalGateway(), serviceName: bad }, 1);
     const issue = issueAt(err, 'serviceName');
     assert.match(issue.message, /expected a DNS name such as cmg\.contoso\.com/);
@@ -936,6 +991,35 @@ testOneIssue(test, tmp, GATEWAY, [
   },
 ]);
 
+test('a host whose labels are all digits must be a valid IPv4 address', () => {
+  for (const bad of ['300.1.1.1', '1.2.3', '10.0.0.256', '1.2.3.4.5', '12345']) {
+    const { err, text } = invalid({ ...minimalGateway(), listen: { host: bad } }, 1);
+    const issue = issueAt(err, 'listen.host');
+    assert.match(issue.message, /expected an IP address/);
+    assert.is(issue.value, bad);
+    assertAt(issue, where(text, '"host"'));
+  }
+  for (const good of ['10.0.0.5', '255.255.255.255', 'cmg01.contoso.com', 'host-1', '::1']) {
+    const { file } = tmp.writeJson('gateway.json', { ...minimalGateway(), listen: { host: good } });
+    assert.is(load(file, {}).listen.host, good);
+  }
+});
+
+test('channel.sites: the same site twice is refused at the index of the second', () => {
+  const config = minimalGateway();
+  config['channel'] = { caFiles: ['channel-ca.pem'], sites: ['PS1', 'PS2', 'ps1'] };
+  const { err, text } = invalid(config, 1);
+  const issue = issueAt(err, 'channel.sites[2]');
+  assert.match(issue.message, /duplicate site code/);
+  assert.match(issue.message, /channel\.sites\[0\]/);
+  assert.is(issue.value, 'ps1');
+  assertAt(issue, where(text, '"ps1"'));
+  // A reserved code given twice is reported as reserved, each time, and not also as a duplicate.
+  config['channel'] = { caFiles: ['channel-ca.pem'], sites: ['CON', 'con'] };
+  const reserved = invalid(config, 2).err;
+  for (const i of reserved.issues) assert.match(i.message, /reserved/);
+});
+
 test('channel.sites: reserved code CON and malformed codes refused', () => {
   const config = minimalGateway();
   config['channel'] = { caFiles: ['channel-ca.pem'], sites: ['PS1', 'con', 'PS12', 'P-1'] };
@@ -952,6 +1036,148 @@ test('channel.sites: reserved code CON and malformed codes refused', () => {
   assert.match(issueAt(err, 'channel.sites[2]').message, /three letters or digits/);
   assert.is(issueAt(err, 'channel.sites[2]').value, 'PS12');
   assert.match(issueAt(err, 'channel.sites[3]').message, /three letters or digits/);
+});
+
+// ---------------------------------------------------------------- hostile and odd files
+
+test('a "__proto__" key in JSON is an unknown key, and its contents are not config', () => {
+  const config = minimalGateway();
+  const { serviceName, ...rest } = config;
+  // Written as text: in a JavaScript object literal, __proto__ would set the prototype instead.
+  const body = JSON.stringify(rest, null, 2).slice(1);
+  const text = `{\n  "__proto__": { "serviceName": ${JSON.stringify(serviceName)}, "logDir": "/" },${body}\n`;
+  const err = invalidFile(loadGatewayConfig, tmp.write('gateway.json', text), 2);
+  const proto = issueAt(err, '__proto__');
+  assert.match(proto.message, /unknown key/);
+  assertAt(proto, where(text, '"__proto__"'));
+  // serviceName inside "__proto__" does not count as the file's serviceName.
+  assert.match(issueAt(err, 'serviceName').message, /is required/);
+
+  const nested = `{\n  "listen": { "__proto__": { "port": 8443 } },${JSON.stringify(config, null, 2).slice(1)}\n`;
+  const nestedErr = invalidFile(loadGatewayConfig, tmp.write('gateway.json', nested), 1);
+  const issue = issueAt(nestedErr, 'listen.__proto__');
+  assert.match(issue.message, /unknown key; expected one of: host, port/);
+  assertAt(issue, where(nested, '"__proto__"'));
+});
+
+test('a "__proto__" key in YAML is an unknown key, located at its line', () => {
+  const text = [
+    '__proto__:',
+    '  serviceName: cmg.contoso.com',
+    'channel: { caFiles: [channel-ca.pem], sites: [PS1] }',
+    'tls: { certFile: web.pem, keyFile: web.key }',
+    'clientAuth: { trustedRootFiles: [root.pem] }',
+    'listen:',
+    '  __proto__: { port: 8443 }',
+    '',
+  ].join('\n');
+  const err = invalidYaml(text, 3);
+  assertAt(issueAt(err, '__proto__'), { line: 1, column: 1 });
+  assert.match(issueAt(err, 'serviceName').message, /is required/);
+  const nested = issueAt(err, 'listen.__proto__');
+  assert.match(nested.message, /unknown key/);
+  assertAt(nested, { line: 7, column: 3 });
+});
+
+test('a UTF-8 byte order mark (Notepad) is skipped, in JSON and YAML', () => {
+  const { file: plain } = tmp.writeJson('plain.json', minimalGateway());
+  const expected = withoutSource(load(plain, {}));
+  const json = tmp.write('gateway.json', `\uFEFF${JSON.stringify(minimalGateway(), null, 2)}\n`);
+  assert.equal(withoutSource(load(json, {})), expected);
+  const yaml = tmp.write(
+    'gateway.yaml',
+    '\uFEFFserviceName: cmg.contoso.com\nchannel: { caFiles: [channel-ca.pem], sites: [ps1] }\n' +
+      'tls: { certFile: web.pem, keyFile: web.key }\nclientAuth: { trustedRootFiles: [root.pem] }\n',
+  );
+  assert.equal(withoutSource(load(yaml, {})), expected);
+  // Positions are counted from the first character after the mark, as editors show them.
+  const bad = `\uFEFF{ "serviceName": "cmg.contoso.com", }\n`;
+  const err = syntaxError('gateway.json', bad);
+  assert.match(err.issues[0]!.message, /trailing comma/);
+  assertAt(err.issues[0]!, where(bad.slice(1), ','));
+});
+
+test('a UTF-16 file is one clear error, with or without a byte order mark', () => {
+  tmp.touch('channel-ca.pem', 'web.pem', 'web.key', 'root.pem');
+  const text = `${JSON.stringify(minimalGateway(), null, 2)}\n`;
+  const le = Buffer.from(`\uFEFF${text}`, 'utf16le');
+  const be = Buffer.from(le).swap16();
+  const noBom = Buffer.from(text, 'utf16le');
+  for (const [name, bytes] of [
+    ['gateway.json', le],
+    ['gateway.json', be],
+    ['gateway.yaml', le],
+    ['gateway.json', noBom],
+  ] as const) {
+    const err = syntaxErrorIn(loadGatewayConfig, tmp.write(name, bytes));
+    assert.is(err.issues.length, 1, JSON.stringify(err.issues));
+    assert.match(err.issues[0]!.message, /the file is UTF-16; save it as UTF-8/);
+    assert.is(err.issues[0]!.line, 1);
+  }
+});
+
+test('JSON nested very deeply: one "nested too deeply" error, not a stack overflow', () => {
+  const texts = [
+    '['.repeat(50_000),
+    `${'['.repeat(50_000)}${']'.repeat(50_000)}`,
+    `${'{"a":'.repeat(50_000)}1${'}'.repeat(50_000)}`,
+    // Stray closers that the parser skips must not hide depth from the check.
+    `[${'},['.repeat(50_000)}`,
+    `{"a":${'[}{"a":'.repeat(50_000)}`,
+  ];
+  for (const text of texts) {
+    const err = syntaxError('gateway.json', text);
+    assert.is(err.issues.length, 1, JSON.stringify(err.issues));
+    assert.match(err.issues[0]!.message, /nested too deeply/);
+    assert.is(err.issues[0]!.line, 1);
+  }
+  // Brackets inside strings and comments are not nesting.
+  const quoted = `${JSON.stringify({ ...minimalGateway(), serviceName: '['.repeat(100) })}`;
+  assert.match(
+    issueAt(invalidFile(loadGatewayConfig, tmp.write('gateway.json', quoted), 1), 'serviceName').message,
+    /DNS name/,
+  );
+  const commented = `/* ${'['.repeat(100)} */ {}`;
+  assert.match(syntaxError('gateway.json', commented).issues[0]!.message, /comments are not allowed/);
+});
+
+test('nesting limit: 64 levels are read (an unknown key), 65 are too deep', () => {
+  // The file's object is level 1; "deep" holds 63 more levels, or 64.
+  const at = (levels: number) =>
+    `${JSON.stringify(minimalGateway()).slice(0, -1)}, "deep": ${'['.repeat(levels)}${']'.repeat(levels)}}`;
+  const ok = invalidFile(loadGatewayConfig, tmp.write('gateway.json', at(63)), 1);
+  assert.match(issueAt(ok, 'deep').message, /unknown key/);
+  const deep = syntaxError('gateway.json', at(64));
+  assert.match(deep.issues[0]!.message, /nested too deeply/);
+  // At the 65th "[", the first one too deep.
+  assertAt(deep.issues[0]!, positionAt(at(64), at(64).indexOf('"deep": ') + '"deep": '.length + 63));
+});
+
+test('YAML nested very deeply, by text or through aliases: "nested too deeply"', () => {
+  const block = Array.from({ length: 100 }, (_, i) => `${'  '.repeat(i)}a:`).join('\n');
+  const blockErr = syntaxError('gateway.yaml', `${block} 1\n`);
+  assert.match(blockErr.issues[0]!.message, /nested too deeply/);
+  assert.is(blockErr.issues[0]!.line, 65);
+  for (const text of [`a: ${'['.repeat(50_000)}`, `a: ${'['.repeat(50_000)}${']'.repeat(50_000)}\n`]) {
+    const err = syntaxError('gateway.yaml', text);
+    assert.is(err.issues.length, 1, JSON.stringify(err.issues));
+    assert.match(err.issues[0]!.message, /nested too deeply/);
+  }
+  // Each anchor holds the previous one 60 levels down: the text is shallow, the value is not.
+  const lines = ['a0: &a0 [1]'];
+  for (let i = 1; i < 4; i++) lines.push(`a${i}: &a${i} ${'['.repeat(60)}*a${i - 1}${']'.repeat(60)}`);
+  const aliasErr = syntaxError('gateway.yaml', `${lines.join('\n')}\n`);
+  assert.match(aliasErr.issues[0]!.message, /nested too deeply/);
+});
+
+test('YAML aliases that multiply the data ("billion laughs") are a syntax error, not a crash', () => {
+  const lines = ['a: &a [x, x, x, x, x, x, x, x, x, x]'];
+  for (const [prev, name] of ['ab', 'bc', 'cd', 'de', 'ef', 'fg', 'gh', 'hi']) {
+    lines.push(`${name}: &${name} [${Array(10).fill(`*${prev}`).join(', ')}]`);
+  }
+  const err = syntaxError('gateway.yaml', `${lines.join('\n')}\n`);
+  assert.is(err.issues.length, 1);
+  assert.match(err.issues[0]!.message, /aliases/);
 });
 
 // ---------------------------------------------------------------- several problems together
