@@ -185,6 +185,17 @@ export async function verifyChain(req: VerifyRequest): Promise<VerifyResult> {
   while (!trusted && chain.length < MAX_CHAIN) {
     const current = chain[chain.length - 1] as Certificate;
     const depth = chain.length - 1;
+    // A self-signed certificate that is not a trusted root ends the chain, even when a trusted root
+    // has the same name: it is another root, not a badly signed child of the trusted one.
+    if (current.isSelfSigned) {
+      fail(
+        VerifyCode.untrustedRoot,
+        `the chain ends at the self-signed root "${current.subject}" (thumbprint ${current.thumbprint}), which is not among the trusted roots`,
+        depth,
+        current,
+      );
+      break;
+    }
     // Trust anchors first: a chain that reaches a configured root ends there.
     const fromRoots = findIssuer(current, roots, at);
     const found = fromRoots.issuer ? fromRoots : findIssuer(current, others, at);
@@ -198,13 +209,6 @@ export async function verifyChain(req: VerifyRequest): Promise<VerifyResult> {
       fail(
         VerifyCode.badSignature,
         `the signature does not verify with the key of its issuer "${nameOnly.subject}" (thumbprint ${nameOnly.thumbprint})`,
-        depth,
-        current,
-      );
-    } else if (current.isSelfSigned) {
-      fail(
-        VerifyCode.untrustedRoot,
-        `the chain ends at the self-signed root "${current.subject}" (thumbprint ${current.thumbprint}), which is not among the trusted roots`,
         depth,
         current,
       );

@@ -1,0 +1,63 @@
+import type { Certificate } from '../certs/certificate.js';
+
+/** Hop-by-hop headers (RFC 9110 7.6.1) and framing the channel redoes: never forwarded. */
+const HOP_BY_HOP = new Set([
+  'connection',
+  'proxy-connection',
+  'keep-alive',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+  'expect',
+]);
+
+/** Headers only the gateway may set: whatever a client sends under these names is dropped. */
+function isForwardingHeader(lower: string): boolean {
+  return lower === 'forwarded' || lower.startsWith('x-forwarded-');
+}
+
+export interface ForwardContext {
+  clientIp: string;
+  /** The verified client certificate, when the request came with one. */
+  clientCertificate?: Certificate | undefined;
+}
+
+/** `"` and `\` escaped inside an XFCC quoted value. */
+const quoted = (s: string) => `"${s.replace(/["\\]/g, (c) => `\\${c}`)}"`;
+
+/**
+ * The client certificate in the common XFCC form (as Envoy writes it), so the
+ * internal role can do its own client validation: the SHA-256 of the DER, the
+ * subject, and the PEM, URL-encoded.
+ */
+export function xfccValue(cert: Certificate): string {
+  return `Hash=${cert.sha256Fingerprint.toLowerCase()};Subject=${quoted(cert.subject)};Cert=${quoted(encodeURIComponent(cert.toPem()))}`;
+}
+
+/**
+ * The request headers to forward, as [name, value] pairs in the client's order
+ * with the client's spelling (ConfigMgr's CCMClientID, CCMClientIDSignature,
+ * Range... pass untouched): hop-by-hop headers, the headers the Connection
+ * header names, and every client-supplied forwarding or client-certificate
+ * header are removed; the gateway's own X-Forwarded-For, X-Forwarded-Proto and
+ * X-Forwarded-Client-Cert are added.
+ */
+export function forwardHeaders(rawHeaders: readonly string[], ctx: ForwardContext): [string, string][] {
+  const named = new Set<string>();
+  for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
+    if ((rawHeaders[i] as string).toLowerCase() === 'connection') {
+      for (const token of (rawHeaders[i + 1] as string).split(',')) named.add(token.trim().toLowerCase());
+    }
+  }
+  const out: [string, string][] = [];
+  for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
+    const name = rawHeaders[i] as string;
+    const lower = name.toLowerCase();
+    if (HOP_BY_HOP.has(lower) || named.has(lower) || isForwardingHeader(lower)) continue;
+    out.push([name, rawHeaders[i + 1] as string]);
+  }
+  out.push(['X-Forwarded-For', ctx.clientIp], ['X-Forwarded-Proto', 'https']);
+  if (ctx.clientCertificate) out.push(['X-Forwarded-Client-Cert', xfccValue(ctx.clientCertificate)]);
+  return out;
+}
