@@ -105,27 +105,17 @@ export class HttpFramer {
       case 'head':
         return this.head();
       case 'body': {
-        if (this.pending.length === 0) return false;
-        const n = Math.min(this.state.remaining, this.pending.length);
-        this.sink.forward(this.pending.subarray(0, n));
-        this.pending = this.pending.subarray(n);
-        this.state =
-          this.state.remaining === n
-            ? { kind: 'head' }
-            : { kind: 'body', remaining: this.state.remaining - n };
+        const left = this.forwardBody(this.state.remaining);
+        if (left === undefined) return false;
+        this.state = left === 0 ? { kind: 'head' } : { kind: 'body', remaining: left };
         return true;
       }
       case 'chunk-size':
         return this.chunkSize();
       case 'chunk-data': {
-        if (this.pending.length === 0) return false;
-        const n = Math.min(this.state.remaining, this.pending.length);
-        this.sink.forward(this.pending.subarray(0, n));
-        this.pending = this.pending.subarray(n);
-        this.state =
-          this.state.remaining === n
-            ? { kind: 'chunk-crlf' }
-            : { kind: 'chunk-data', remaining: this.state.remaining - n };
+        const left = this.forwardBody(this.state.remaining);
+        if (left === undefined) return false;
+        this.state = left === 0 ? { kind: 'chunk-crlf' } : { kind: 'chunk-data', remaining: left };
         return true;
       }
       case 'chunk-crlf': {
@@ -142,6 +132,15 @@ export class HttpFramer {
       default:
         return false;
     }
+  }
+
+  /** Forwards up to `remaining` body bytes as they are; the bytes still owed, or undefined when none arrived. */
+  private forwardBody(remaining: number): number | undefined {
+    if (this.pending.length === 0) return undefined;
+    const n = Math.min(remaining, this.pending.length);
+    this.sink.forward(this.pending.subarray(0, n));
+    this.pending = this.pending.subarray(n);
+    return remaining - n;
   }
 
   private head(): boolean {
