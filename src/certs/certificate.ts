@@ -147,6 +147,11 @@ export class Certificate {
     return createHash('sha256').update(this.der).digest('hex').toUpperCase();
   }
 
+  /** The public key as SubjectPublicKeyInfo DER: what a private key is matched against. */
+  get spki(): Buffer {
+    return this.native.publicKey.export({ format: 'der', type: 'spki' });
+  }
+
   get isCA(): boolean {
     return this.native.ca;
   }

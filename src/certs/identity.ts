@@ -1,3 +1,4 @@
+import { isReservedSiteCode } from '../names.js';
 import type { Certificate } from './certificate.js';
 import { CertUsageError } from './errors.js';
 
@@ -13,10 +14,8 @@ export interface ConnectionPointIdentity {
 
 const URN = /^urn:cmg:site:([A-Za-z0-9]{3}):connection-point:([A-Za-z0-9][A-Za-z0-9._-]{0,62})$/;
 
-const RESERVED_SITE_CODES = new Set(['AUX', 'CON', 'NUL', 'PRN', 'SMS']);
-
 export function connectionPointUri(site: string, id: string): string {
-  if (RESERVED_SITE_CODES.has(site.toUpperCase())) {
+  if (isReservedSiteCode(site)) {
     throw new CertUsageError(
       'CMG_USAGE',
       `${site.toUpperCase()} is reserved and cannot be a site code (nor can AUX, CON, NUL, PRN, SMS)`,

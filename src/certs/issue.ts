@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { isIP } from 'node:net';
+import { isDnsName } from '../names.js';
 import { Certificate, EKU } from './certificate.js';
 import { CertUsageError } from './errors.js';
 import { type KeyPair, type KeyType, keyForHash, type SignatureHash, signingAlgorithm } from './keys.js';
@@ -35,8 +36,6 @@ export interface IssueRequest {
   /** Only for tests that need a weak certificate to refuse. */
   signatureHash?: SignatureHash;
 }
-
-export const DNS_NAME = /^(\*\.)?(?!-)[A-Za-z0-9-]{1,63}(?<!-)(\.(?!-)[A-Za-z0-9-]{1,63}(?<!-))*\.?$/;
 
 /** Checks a distinguished name parses to at least one attribute; @peculiar reads "not a dn" as an empty name. */
 export function checkSubject(subject: string): string {
@@ -102,7 +101,7 @@ export async function issueCertificate(req: IssueRequest): Promise<Certificate> 
   }
   const names: x509.JsonGeneralName[] = [
     ...(req.dns ?? []).map((value) => {
-      if (!DNS_NAME.test(value)) {
+      if (!isDnsName(value, { wildcard: true })) {
         throw new CertUsageError(
           'CMG_USAGE',
           `not a DNS name: ${JSON.stringify(value)} (a wildcard may only be the first label)`,

@@ -1,9 +1,10 @@
 import { isIP } from 'node:net';
 import { join } from 'node:path';
+import { isDnsName } from '../names.js';
 import { createCrl } from './crl.js';
 import { CertUsageError } from './errors.js';
 import { connectionPointUri } from './identity.js';
-import { DNS_NAME, type Issuer, issueCertificate, type Profile } from './issue.js';
+import { type Issuer, issueCertificate, type Profile } from './issue.js';
 import { generateKeyPair, type KeyType, privateKeyPem } from './keys.js';
 import { OutputFiles } from './output.js';
 
@@ -13,10 +14,10 @@ function checkLabNetwork(req: LabRequest): void {
     ['--service-name', req.serviceName],
     ['--mp-host', req.mpHost],
   ] as const) {
-    if (!DNS_NAME.test(name) || name.startsWith('*'))
+    if (!isDnsName(name))
       throw new CertUsageError('CMG_USAGE', `${flag}: not a DNS name: ${JSON.stringify(name)}`);
   }
-  if (isIP(req.gatewayHost) === 0 && !DNS_NAME.test(req.gatewayHost)) {
+  if (isIP(req.gatewayHost) === 0 && !isDnsName(req.gatewayHost)) {
     throw new CertUsageError(
       'CMG_USAGE',
       `--gateway-host: not an IP address or DNS name: ${JSON.stringify(req.gatewayHost)}`,

@@ -81,8 +81,7 @@ export async function loadIssuer(
   }
   const pair = await importPrivateKey(keyData as Buffer, keyPath ?? certFile);
   // A key from another CA would sign certificates that nothing can verify: refuse it before writing anything.
-  const certSpki = cert.native.publicKey.export({ format: 'der', type: 'spki' });
-  if (!certSpki.equals(await publicKeyDer(pair.publicKey))) {
+  if (!cert.spki.equals(await publicKeyDer(pair.publicKey))) {
     throw new CertUsageError(
       'CMG_CERT_KEY_MISMATCH',
       `the private key ${keyPath ?? `in ${certFile}`} does not belong to "${cert.subject}" (${certFile})`,

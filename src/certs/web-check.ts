@@ -76,14 +76,10 @@ export function systemTrustedRoots(): Certificate[] {
 }
 
 /** The certificate a file is about: the one matching its key, else the first that is not a CA, else the first. */
-function certificateSpki(cert: Certificate): Buffer {
-  return cert.native.publicKey.export({ format: 'der', type: 'spki' });
-}
-
 export function pickLeaf(certificates: Certificate[], key?: Buffer): Certificate | undefined {
   if (key) {
     const spki = spkiOfPrivateKey(key);
-    const match = certificates.find((c) => certificateSpki(c).equals(spki));
+    const match = certificates.find((c) => c.spki.equals(spki));
     if (match) return match;
   }
   return certificates.find((c) => !c.isCA) ?? certificates[0];
@@ -127,7 +123,7 @@ export async function checkWebCertificate(req: WebCheckRequest): Promise<WebChec
     });
   }
   if (req.keyDer) {
-    if (!certificateSpki(leaf).equals(spkiOfPrivateKey(req.keyDer))) {
+    if (!leaf.spki.equals(spkiOfPrivateKey(req.keyDer))) {
       add('privateKey', {
         code: 'CMG_WEB_KEY_MISMATCH',
         message: 'the private key in the file does not belong to the certificate',

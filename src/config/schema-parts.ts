@@ -2,23 +2,12 @@ import { accessSync, constants, statSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import * as z from 'zod';
+import { isDnsName, isReservedSiteCode, isSiteCodeSyntax } from '../names.js';
 
 /** What a schema needs from outside the file: where relative paths start, and the environment. */
 export interface ConfigContext {
   baseDir: string;
   env: NodeJS.ProcessEnv;
-}
-
-const HOSTNAME = /^(?=.{1,253}$)(?!-)[A-Za-z0-9-]{1,63}(?<!-)(\.(?!-)[A-Za-z0-9-]{1,63}(?<!-))*\.?$/;
-
-/**
- * A DNS name by its syntax, and not a number in disguise: resolvers (and URL parsers) read a name whose
- * last label is a number (`1.2.3`, `300.1.1.1`, `0x7f.1`) as an IPv4 address, and no top-level domain
- * is numeric, so such a name is either a valid IPv4 address or a mistake.
- */
-function isDnsName(v: string): boolean {
-  const last = v.replace(/\.$/, '').split('.').at(-1) ?? '';
-  return HOSTNAME.test(v) && !/^([0-9]+|0x[0-9a-f]*)$/i.test(last);
 }
 
 function describeFileProblem(given: string, path: string): string | undefined {
@@ -176,15 +165,13 @@ export function urlString(typeError: string, invalidError: string, accept: (url:
 
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
-const RESERVED_SITE_CODES = new Set(['AUX', 'CON', 'NUL', 'PRN', 'SMS']);
-
 /** A Configuration Manager site code: three letters or digits, stored upper-case. */
 export const siteCode = z
   .string({ error: 'expected a site code such as PS1 (a string)' })
-  .refine((v) => /^[A-Za-z0-9]{3}$/.test(v), {
+  .refine(isSiteCodeSyntax, {
     error: 'expected a site code of three letters or digits, such as PS1',
   })
-  .refine((v) => !RESERVED_SITE_CODES.has(v.toUpperCase()), {
+  .refine((v) => !isReservedSiteCode(v), {
     error: 'AUX, CON, NUL, PRN and SMS are reserved and cannot be site codes',
   })
   .transform((v) => v.toUpperCase());

@@ -45,8 +45,6 @@ export class PrefixRouter<T> {
 export const MUTUAL_AUTH_PREFIX = '/ccm_proxy_mutualauth/';
 
 export function needsClientCertificate(path: string): boolean {
-  return (
-    path.toLowerCase().startsWith(MUTUAL_AUTH_PREFIX) ||
-    path.toLowerCase() === MUTUAL_AUTH_PREFIX.slice(0, -1)
-  );
+  const lower = path.toLowerCase();
+  return lower.startsWith(MUTUAL_AUTH_PREFIX) || lower === MUTUAL_AUTH_PREFIX.slice(0, -1);
 }

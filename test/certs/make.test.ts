@@ -96,6 +96,8 @@ test('lab flags that would make configs config check refuses are usage errors', 
     { channelPort: 8443 },
     { adminPort: 10139 },
     { gatewayHost: 'not a host!' },
+    // config check reads a numeric last label as a bad IPv4 address: the lab must not write one
+    { gatewayHost: '1.2.3' },
     { serviceName: 'bad name' },
     { site: 'CON' },
   ]) {
