@@ -10,6 +10,8 @@ import CertsVerify from './certs/verify.js';
 import CertsWebCheck from './certs/web/check.js';
 import CertsWebRequest from './certs/web/request.js';
 import ConfigCheck from './config/check.js';
+import Connect from './connect.js';
+import Serve from './serve.js';
 
 /** Every command of cmg, by oclif id (topics joined with ':'). Explicit, so the single binary needs no file scan. */
 export const COMMANDS = {
@@ -25,4 +27,6 @@ export const COMMANDS = {
   'certs:web:check': CertsWebCheck,
   'certs:web:request': CertsWebRequest,
   'config:check': ConfigCheck,
+  connect: Connect,
+  serve: Serve,
 };

@@ -57,6 +57,10 @@ export function gatewaySchema(ctx: ConfigContext) {
           maxHeaderBytes: intRange(1024, 1048576).default(16384),
           defaultMaxContentLength: intRange(0, Number.MAX_SAFE_INTEGER).default(10485760),
           requestTimeoutMs: intRange(1000, 3600000).default(120000),
+          // Against slow clients: a request head must be complete within this once begun,
+          headersTimeoutMs: intRange(1000, 600000).default(30000),
+          // and a keep-alive connection with no request in flight is closed after this.
+          idleTimeoutMs: intRange(1000, 3600000).default(120000),
         })
         .prefault({}),
       admin: adminEndpoint(ADMIN_PORT),

@@ -1,16 +1,6 @@
 import type { Certificate } from '../certs/certificate.js';
-
-/** Hop-by-hop headers (RFC 9110 7.6.1) and framing the channel redoes: never forwarded. */
-const HOP_BY_HOP = new Set([
-  'connection',
-  'proxy-connection',
-  'keep-alive',
-  'te',
-  'trailer',
-  'transfer-encoding',
-  'upgrade',
-  'expect',
-]);
+import { isHopByHop } from '../channel/hop-by-hop.js';
+import { isChannelHeader } from '../channel/protocol.js';
 
 /** Headers only the gateway may set: whatever a client sends under these names is dropped. */
 function isForwardingHeader(lower: string): boolean {
@@ -54,7 +44,8 @@ export function forwardHeaders(rawHeaders: readonly string[], ctx: ForwardContex
   for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
     const name = rawHeaders[i] as string;
     const lower = name.toLowerCase();
-    if (HOP_BY_HOP.has(lower) || named.has(lower) || isForwardingHeader(lower)) continue;
+    if (isHopByHop(lower) || named.has(lower) || isForwardingHeader(lower) || isChannelHeader(lower))
+      continue;
     out.push([name, rawHeaders[i + 1] as string]);
   }
   out.push(['X-Forwarded-For', ctx.clientIp], ['X-Forwarded-Proto', 'https']);

@@ -103,6 +103,8 @@ const FULL_LIMITS: GatewayConfig['limits'] = {
   maxHeaderBytes: 32768,
   defaultMaxContentLength: 0,
   requestTimeoutMs: 60000,
+  headersTimeoutMs: 5000,
+  idleTimeoutMs: 90000,
 };
 
 /**

@@ -36,12 +36,15 @@ const RAW = [
   'for=6.6.6.6',
   'Content-Type',
   'application/octet-stream',
+  'cmg-endpoint',
+  '/CCM_Proxy_MutualAuth/forged',
+  'X-CMG-Error',
+  'forged',
 ];
 
-test('ConfigMgr headers and Range pass untouched, in order and spelling; hop-by-hop and forged forwarding headers go', async () => {
+test('ConfigMgr headers and Range pass untouched, in order and spelling; hop-by-hop, Host (the channel carries it as :authority), channel and forged forwarding headers go', async () => {
   const out = forwardHeaders(RAW, { clientIp: '203.0.113.7' });
   assert.equal(out, [
-    ['Host', 'cmg.contoso.com'],
     ['CCMClientID', 'GUID:6E5AD1A2-2B7C-4E4E-9A59-3B4C2A1F0D11'],
     ['CCMClientIDSignature', 'ABCDEF0123'],
     ['CCMClientTimestamp', '2026-11-29T01:00:00Z'],

@@ -1,0 +1,68 @@
+/** Timers a heartbeat runs on; tests drive them by hand. */
+export interface HeartbeatTimers {
+  setInterval(fn: () => void, ms: number): unknown;
+  clearInterval(handle: unknown): void;
+}
+
+const realTimers: HeartbeatTimers = {
+  setInterval: (fn, ms) => {
+    const t = setInterval(fn, ms);
+    t.unref();
+    return t;
+  },
+  clearInterval: (h) => clearInterval(h as NodeJS.Timeout),
+};
+
+export interface HeartbeatOptions {
+  intervalMs: number;
+  /** Sends one ping; calls back when the peer answered (or with an error). */
+  ping(done: (err?: Error | null) => void): void;
+  /** The peer missed its heartbeat: the channel is dead, even if its socket looks open. */
+  onDead(reason: string): void;
+  timers?: HeartbeatTimers;
+}
+
+/**
+ * Both ends ping each other every interval. A ping still unanswered at the
+ * next tick means the peer is gone (frozen, or behind a network that silently
+ * drops): a dead channel is detected within two intervals, while its socket
+ * may still look open for minutes.
+ */
+export class Heartbeat {
+  private outstanding = false;
+  private handle: unknown;
+  private stopped = false;
+  private readonly timers: HeartbeatTimers;
+
+  constructor(private readonly options: HeartbeatOptions) {
+    this.timers = options.timers ?? realTimers;
+  }
+
+  start(): void {
+    this.handle = this.timers.setInterval(() => this.tick(), this.options.intervalMs);
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.timers.clearInterval(this.handle);
+  }
+
+  private tick(): void {
+    if (this.stopped) return;
+    if (this.outstanding) {
+      this.stop();
+      this.options.onDead(`no answer to a heartbeat within ${Math.round(this.options.intervalMs / 1000)} s`);
+      return;
+    }
+    this.outstanding = true;
+    this.options.ping((err) => {
+      if (this.stopped) return;
+      if (err) {
+        this.stop();
+        this.options.onDead(`heartbeat failed: ${err.message}`);
+        return;
+      }
+      this.outstanding = false;
+    });
+  }
+}

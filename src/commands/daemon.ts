@@ -1,0 +1,44 @@
+import type { Command } from '@oclif/core';
+import { CmgCommand } from './base.js';
+
+export interface DaemonResult {
+  stoppedBy: string;
+  uptimeSeconds: number;
+}
+
+/** How long a stopping daemon lets requests in flight finish. */
+export const STOP_GRACE_MS = 30_000;
+
+/**
+ * What `cmg serve` and `cmg connect` share: run until SIGTERM/SIGINT, then
+ * drain (stop taking work, let what is in flight finish) and exit 0. A
+ * second signal exits at once.
+ */
+export abstract class DaemonCommand<T extends typeof Command> extends CmgCommand<T> {
+  private stopRequested: ((signal: string) => void) | undefined;
+  private stopping = false;
+  protected readonly startedAt = Date.now();
+
+  /** Resolves with the signal that asked the daemon to stop. */
+  protected untilStopped(): Promise<string> {
+    return new Promise((resolve) => {
+      this.stopRequested = resolve;
+    });
+  }
+
+  protected override onSignal(signal: NodeJS.Signals): void {
+    if (this.stopping || !this.stopRequested) {
+      process.exit(signal === 'SIGINT' ? 130 : 143);
+    }
+    this.stopping = true;
+    this.stopRequested(signal);
+  }
+
+  protected result(stoppedBy: string): DaemonResult {
+    return { stoppedBy, uptimeSeconds: Math.round((Date.now() - this.startedAt) / 1000) };
+  }
+
+  protected render(result: DaemonResult): void {
+    this.note(`stopped by ${result.stoppedBy} after ${result.uptimeSeconds} s`);
+  }
+}

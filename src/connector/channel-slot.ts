@@ -1,0 +1,195 @@
+import { EventEmitter } from 'node:events';
+import { constants, createServer, type ServerHttp2Session, type ServerHttp2Stream } from 'node:http2';
+import { type TLSSocket, connect as tlsConnect } from 'node:tls';
+import { encodeControl, type Manifest } from '../channel/control.js';
+import { Heartbeat } from '../channel/heartbeat.js';
+import {
+  CHANNEL_ALPN,
+  ChannelHeader,
+  CONTROL_PATH,
+  connectorSessionOptions,
+  SESSION_WINDOW,
+} from '../channel/protocol.js';
+import type { Backoff } from './backoff.js';
+import type { Forwarder } from './forwarder.js';
+
+export interface SlotOptions {
+  host: string;
+  port: number;
+  /** Which of the `connectionsPerInstance` channels to this port. */
+  index: number;
+  tls: { cert: string; key: string; ca?: string[] | undefined; servername: string };
+  manifest: () => Manifest;
+  forwarder: Forwarder;
+  heartbeatMs: number;
+  backoff: Backoff;
+  connectTimeoutMs?: number;
+}
+
+export interface SlotEvents {
+  up: [{ gateway: string; instance: string }];
+  down: [{ gateway: string; reason: string; retryMs: number; refused: boolean }];
+}
+
+/**
+ * One channel the connection point keeps to one gateway port: it dials,
+ * serves HTTP/2 on the socket it dialed (the gateway is the client), sends
+ * its manifest on the control stream, keeps the heartbeat, and when the
+ * channel ends dials again: at once after a clean GOAWAY (the gateway is
+ * draining), else after a backoff.
+ */
+export class ChannelSlot extends EventEmitter<SlotEvents> {
+  private socket: TLSSocket | undefined;
+  private session: ServerHttp2Session | undefined;
+  private control: ServerHttp2Stream | undefined;
+  private heartbeat: Heartbeat | undefined;
+  private retry: NodeJS.Timeout | undefined;
+  private stopped = false;
+  private downReason: string | undefined;
+  private cleanGoaway = false;
+  private refused = false;
+  private isUp = false;
+
+  constructor(private readonly options: SlotOptions) {
+    super();
+  }
+
+  get gateway(): string {
+    return `${this.options.host}:${this.options.port}`;
+  }
+
+  get up(): boolean {
+    return this.isUp;
+  }
+
+  start(): void {
+    this.dial();
+  }
+
+  private dial(): void {
+    if (this.stopped) return;
+    this.downReason = undefined;
+    this.cleanGoaway = false;
+    this.refused = false;
+    const { tls } = this.options;
+    const socket = tlsConnect({
+      host: this.options.host,
+      port: this.options.port,
+      servername: tls.servername,
+      cert: tls.cert,
+      key: tls.key,
+      ...(tls.ca ? { ca: tls.ca } : {}),
+      ALPNProtocols: [CHANNEL_ALPN],
+      minVersion: 'TLSv1.2',
+    });
+    this.socket = socket;
+    socket.setTimeout(this.options.connectTimeoutMs ?? 10_000, () =>
+      this.fail(socket, `no channel established within ${this.options.connectTimeoutMs ?? 10_000} ms`),
+    );
+    socket.on('error', (err: Error & { code?: string }) =>
+      this.fail(socket, err.code ? `${err.code}: ${err.message}` : err.message),
+    );
+    socket.on('close', () => this.down(socket));
+    socket.once('secureConnect', () => {
+      if (socket.alpnProtocol !== CHANNEL_ALPN) {
+        this.fail(
+          socket,
+          `${this.gateway} did not accept the channel protocol ${CHANNEL_ALPN} (is it a cmg gateway, and is this its channel port?)`,
+        );
+        return;
+      }
+      const server = createServer(connectorSessionOptions);
+      server.on('session', (session) => this.onSession(socket, session));
+      server.on('stream', (stream, headers) => {
+        if (headers[':path'] === CONTROL_PATH)
+          this.onControl(socket, stream, String(headers[ChannelHeader.gatewayInstance] ?? ''));
+        else this.options.forwarder.handle(stream, headers);
+      });
+      server.emit('connection', socket);
+    });
+  }
+
+  private onSession(socket: TLSSocket, session: ServerHttp2Session): void {
+    this.session = session;
+    session.on('error', (err) => this.fail(socket, `channel error: ${err.message}`));
+    session.on('goaway', (code: number, _last: number, data?: Buffer) => {
+      const said = data && data.length > 0 ? `: ${data.toString('utf8')}` : '';
+      if (code === constants.NGHTTP2_REFUSED_STREAM && !this.isUp) {
+        this.refused = true;
+        this.downReason = `the gateway refused this connection point${said}`;
+      } else {
+        this.cleanGoaway = code === constants.NGHTTP2_NO_ERROR;
+        this.downReason = `the gateway closed the channel (GOAWAY code ${code}${said})`;
+      }
+    });
+    session.on('close', () => socket.destroy());
+    session.on('connect', () => session.setLocalWindowSize(SESSION_WINDOW));
+  }
+
+  private onControl(socket: TLSSocket, stream: ServerHttp2Stream, instance: string): void {
+    stream.on('error', () => undefined);
+    this.control = stream;
+    stream.respond({ ':status': 200, 'content-type': 'application/x-ndjson' });
+    stream.write(encodeControl(this.options.manifest()));
+    socket.setTimeout(0);
+    this.isUp = true;
+    this.options.backoff.reset();
+    this.heartbeat = new Heartbeat({
+      intervalMs: this.options.heartbeatMs,
+      ping: (done) => {
+        if (!this.session?.ping((err) => done(err))) done(new Error('the channel cannot send a ping'));
+      },
+      onDead: (reason) => this.fail(socket, reason),
+    });
+    this.heartbeat.start();
+    this.emit('up', { gateway: this.gateway, instance });
+  }
+
+  /** Sends a newer manifest on the open control stream (endpoints changed). */
+  publish(manifest: Manifest): void {
+    this.control?.write(encodeControl(manifest));
+  }
+
+  private fail(socket: TLSSocket, reason: string): void {
+    this.downReason ??= reason;
+    socket.destroy();
+  }
+
+  private down(socket: TLSSocket): void {
+    if (socket !== this.socket) return;
+    this.heartbeat?.stop();
+    this.session?.destroy();
+    this.session = undefined;
+    this.control = undefined;
+    const wasUp = this.isUp;
+    this.isUp = false;
+    if (this.stopped) return;
+    const retryMs = this.cleanGoaway && wasUp ? 0 : this.options.backoff.next();
+    this.emit('down', {
+      gateway: this.gateway,
+      reason:
+        this.downReason ??
+        (wasUp ? 'the gateway closed the connection' : 'the connection closed before the channel was up'),
+      retryMs,
+      refused: this.refused,
+    });
+    this.retry = setTimeout(() => this.dial(), retryMs);
+  }
+
+  /** Tells the gateway this channel is going (it stops sending requests), then ends it when its streams are done. */
+  drain(reason: string): void {
+    this.control?.write(encodeControl({ type: 'drain', reason }));
+  }
+
+  /** Closes the channel: GOAWAY, then the socket; no reconnect. */
+  stop(): void {
+    this.stopped = true;
+    clearTimeout(this.retry);
+    this.heartbeat?.stop();
+    this.control?.end();
+    const socket = this.socket;
+    if (this.session && !this.session.destroyed) this.session.close(() => socket?.destroy());
+    else socket?.destroy();
+    setTimeout(() => socket?.destroy(), 2000).unref();
+  }
+}

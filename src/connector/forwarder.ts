@@ -1,0 +1,186 @@
+import { EventEmitter } from 'node:events';
+import type { IncomingHttpHeaders, ServerHttp2Stream } from 'node:http2';
+import { PassThrough } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { Agent } from 'undici';
+import { isHopByHop } from '../channel/hop-by-hop.js';
+import { restAfterPrefix } from '../channel/paths.js';
+import { ChannelHeader, ConnectorErrorCode, isChannelHeader } from '../channel/protocol.js';
+import type { PublishedEndpoint } from './endpoints.js';
+
+export interface ForwardRecord {
+  requestId: string;
+  method: string;
+  internalUrl: string;
+  status: number;
+  ms: number;
+  error?: string;
+  reason?: string;
+}
+
+export interface ForwarderEvents {
+  forwarding: [{ requestId: string; internalUrl: string; method: string }];
+  forwarded: [ForwardRecord];
+}
+
+export interface ForwarderOptions {
+  endpoints: PublishedEndpoint[];
+  /** PEM roots that verify the internal roles; absent: the system's roots. */
+  ca?: string[] | undefined;
+  /** Who forwards (the Via pseudonym): `<id>.<site>.cmg`. */
+  via: string;
+}
+
+interface Target {
+  origin: string;
+  basePath: string;
+}
+
+/**
+ * The connection point's side of a request: the stream the gateway opened is
+ * mapped from its published prefix to the internal URL and sent on a
+ * keep-alive pool per internal origin (undici), the client's method restored,
+ * bodies streamed both ways. Pooled connections are what let one connection
+ * point serve far more clients than the original's one connection per client.
+ */
+export class Forwarder extends EventEmitter<ForwarderEvents> {
+  private readonly agent: Agent;
+  private readonly byPrefix = new Map<string, { endpoint: PublishedEndpoint; target: Target }>();
+  inFlight = 0;
+
+  constructor(private readonly options: ForwarderOptions) {
+    super();
+    for (const e of options.endpoints) {
+      const u = new URL(e.internal);
+      this.byPrefix.set(e.external.toLowerCase(), {
+        endpoint: e,
+        target: { origin: u.origin, basePath: u.pathname.replace(/\/+$/, '') },
+      });
+    }
+    this.agent = new Agent({
+      ...(options.ca ? { connect: { ca: options.ca } } : {}),
+      keepAliveTimeout: 30_000,
+      // The gateway times requests out (requestTimeoutMs) and resets the stream, which aborts ours;
+      // notification requests are held open on purpose, so no timer of our own cuts them short.
+      headersTimeout: 0,
+      bodyTimeout: 0,
+    });
+  }
+
+  async close(): Promise<void> {
+    await this.agent.close();
+  }
+
+  handle(stream: ServerHttp2Stream, headers: IncomingHttpHeaders): void {
+    const started = performance.now();
+    const requestId = String(headers[ChannelHeader.requestId] ?? '');
+    const method = String(headers[':method'] ?? 'GET');
+    const rawPath = String(headers[':path'] ?? '');
+    const prefix = String(headers[ChannelHeader.endpoint] ?? '').toLowerCase();
+    const mapping = this.byPrefix.get(prefix);
+    const rest = mapping ? restAfterPrefix(rawPath, mapping.endpoint.external) : undefined;
+    const record: ForwardRecord = { requestId, method, internalUrl: '', status: 0, ms: 0 };
+    const finish = () => {
+      record.ms = Math.round((performance.now() - started) * 10) / 10;
+      this.emit('forwarded', record);
+    };
+    stream.on('error', () => undefined);
+    if (!mapping || rest === undefined) {
+      const code = mapping ? ConnectorErrorCode.invalidTarget : ConnectorErrorCode.notPublished;
+      record.status = mapping ? 400 : 404;
+      record.error = code;
+      record.reason = mapping
+        ? `${rawPath} is not under ${mapping.endpoint.external}`
+        : `${prefix} is not published here`;
+      if (!stream.destroyed)
+        stream.respond({ ':status': record.status, [ChannelHeader.error]: code }, { endStream: true });
+      finish();
+      return;
+    }
+    const path = mapping.target.basePath + rest;
+    record.internalUrl = mapping.target.origin + path;
+    this.emit('forwarding', { requestId, internalUrl: record.internalUrl, method });
+
+    const out: Record<string, string | string[]> = {};
+    for (const [name, value] of Object.entries(headers)) {
+      if (name.startsWith(':') || value === undefined || isHopByHop(name) || isChannelHeader(name)) continue;
+      out[name] = value;
+    }
+    // RFC 9110 7.6.3: a proxy adds itself to Via. It also shows the internal role which connection point forwarded.
+    const via = out.via;
+    out.via = via
+      ? `${Array.isArray(via) ? via.join(', ') : via}, 1.1 ${this.options.via}`
+      : `1.1 ${this.options.via}`;
+
+    const abort = new AbortController();
+    let body: PassThrough | null = null;
+    if (!stream.endAfterHeaders) {
+      // Not the HTTP/2 stream itself: undici destroys a request body when the request ends, and this stream carries the answer too.
+      body = new PassThrough();
+      stream.pipe(body);
+    }
+    let answered = false;
+    stream.on('close', () => {
+      // The gateway reset the stream (client gone, body too long, timeout): the internal role must see a broken request.
+      if (!answered || !stream.writableFinished) {
+        body?.destroy(new Error('the gateway cancelled the request'));
+        abort.abort();
+      }
+    });
+    stream.on('aborted', () => body?.destroy(new Error('the gateway cancelled the request')));
+    this.inFlight++;
+    this.agent
+      .request({
+        origin: mapping.target.origin,
+        path,
+        method,
+        headers: out,
+        body,
+        signal: abort.signal,
+      })
+      .then(
+        async (answer) => {
+          answered = true;
+          record.status = answer.statusCode;
+          if (stream.destroyed) {
+            answer.body.destroy();
+            return;
+          }
+          const headersOut: Record<string, string | string[] | number> = { ':status': answer.statusCode };
+          for (const [name, value] of Object.entries(answer.headers)) {
+            if (value === undefined || isHopByHop(name)) continue;
+            headersOut[name] = value;
+          }
+          stream.respond(headersOut);
+          try {
+            await pipeline(answer.body, stream);
+          } catch (err) {
+            record.error = ConnectorErrorCode.internalRoleFailed;
+            record.reason = `the answer broke off: ${(err as Error).message}`;
+            // A reset (destroy, not close(code), which ends the stream cleanly first): the client must not take a cut answer for a whole one.
+            if (!stream.destroyed) stream.destroy(err as Error);
+          }
+        },
+        (err: Error & { code?: string }) => {
+          record.error = ConnectorErrorCode.internalRoleFailed;
+          record.reason = `${record.internalUrl}: ${err.code ? `${err.code} ` : ''}${err.message}`;
+          if (!stream.destroyed && !stream.headersSent) {
+            record.status = 502;
+            stream.respond(
+              {
+                ':status': 502,
+                [ChannelHeader.error]: ConnectorErrorCode.internalRoleFailed,
+                'content-type': 'text/plain',
+              },
+              { endStream: false },
+            );
+            stream.end(`502 Bad Gateway (${ConnectorErrorCode.internalRoleFailed})\n`);
+          }
+        },
+      )
+      .finally(() => {
+        this.inFlight--;
+        finish();
+      });
+  }
+}

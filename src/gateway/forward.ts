@@ -1,0 +1,169 @@
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingHttpHeaders as H2Headers, IncomingHttpStatusHeader } from 'node:http2';
+import { ChannelHeader } from '../channel/protocol.js';
+import { answerRefusal } from './answer.js';
+import { BodyLimit, BodyTooLargeError } from './body-limit.js';
+import type { GatewayChannel } from './channel.js';
+import { Refusal, type RefusalKind } from './refusals.js';
+
+export interface ForwardRequest {
+  channel: GatewayChannel;
+  req: IncomingMessage;
+  res: ServerResponse;
+  /** The client's method (CCM_POST...), whatever Node's parser was given. */
+  method: string;
+  target: string;
+  authority: string;
+  endpoint: string;
+  requestId: string;
+  headers: [string, string][];
+  maxContentLength: number;
+  timeoutMs: number;
+}
+
+export interface ForwardOutcome {
+  status: number;
+  bytesIn: number;
+  bytesOut: number;
+  /** The stable code when the request failed (ours, or the connection point's `x-cmg-error`). */
+  error?: string;
+  reason?: string;
+}
+
+/** Does the client's request carry a body? The framer admitted only Content-Length or exactly `chunked`. */
+function hasBody(headers: IncomingHttpHeaders): boolean {
+  if (headers['transfer-encoding'] !== undefined) return true;
+  const cl = headers['content-length'];
+  return cl !== undefined && cl !== '0';
+}
+
+/** Request headers for the channel stream: HTTP/2 wants lower-case names; repeated ones become lists. */
+function channelHeaders(f: ForwardRequest): Record<string, string | string[]> {
+  const out: Record<string, string | string[]> = {
+    ':method': f.method,
+    ':path': f.target,
+    ':authority': f.authority,
+    ':scheme': 'https',
+    [ChannelHeader.endpoint]: f.endpoint,
+    [ChannelHeader.requestId]: f.requestId,
+  };
+  for (const [name, value] of f.headers) {
+    const lower = name.toLowerCase();
+    const prev = out[lower];
+    if (prev === undefined) out[lower] = value;
+    else if (Array.isArray(prev)) prev.push(value);
+    else out[lower] = [prev, value];
+  }
+  return out;
+}
+
+/** The connection point's answer headers for the client: everything but HTTP/2's pseudo-headers. */
+function responseHeaders(h: H2Headers & IncomingHttpStatusHeader): Record<string, string | string[]> {
+  const out: Record<string, string | string[]> = {};
+  for (const [name, value] of Object.entries(h)) {
+    if (name.startsWith(':') || value === undefined) continue;
+    out[name] = value as string | string[];
+  }
+  return out;
+}
+
+/**
+ * Carries one request over a channel stream and its answer back, bodies
+ * streamed both ways with backpressure. Failures are prompt and never leave
+ * a broken request looking complete: the stream is reset (never ended
+ * cleanly) when the client's body breaks or passes the limit, and a client
+ * gets `502` when the channel fails before the answer, `504` when the answer
+ * does not start within the timeout, and a cut connection when the answer
+ * breaks part-way.
+ */
+export function forwardRequest(f: ForwardRequest): Promise<ForwardOutcome> {
+  const { req, res } = f;
+  return new Promise((resolve) => {
+    const body = hasBody(req.headers);
+    const limit = new BodyLimit(f.maxContentLength);
+    const stream = f.channel.request(channelHeaders(f), !body);
+    let responded = false;
+    let settled = false;
+    let bytesOut = 0;
+    let status = 0;
+    let upstreamError: string | undefined;
+
+    const settle = (outcome: Omit<ForwardOutcome, 'bytesIn' | 'bytesOut'>) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      resolve({ ...outcome, bytesIn: limit.bytes, bytesOut });
+    };
+    const fail = (kind: RefusalKind, reason: string, close = false) => {
+      if (settled) return;
+      if (!stream.destroyed) stream.destroy();
+      if (!responded && !res.headersSent && !res.destroyed) {
+        settle({ status: answerRefusal(res, kind, { close }), error: Refusal[kind].code, reason });
+      } else {
+        // The answer had begun: cut it, so the client sees a broken answer, never a complete one.
+        res.destroy();
+        settle({ status, error: Refusal[kind].code, reason });
+      }
+    };
+    const timer = setTimeout(
+      () => fail('timeout', `the internal role did not answer within ${f.timeoutMs} ms`),
+      f.timeoutMs,
+    );
+
+    if (body) {
+      req.pipe(limit).pipe(stream);
+      limit.on('error', (err) => {
+        if (err instanceof BodyTooLargeError) fail('contentTooLarge', err.message, true);
+        else fail('badRequest', err.message, true);
+      });
+      req.on('aborted', () => {
+        stream.destroy();
+        settle({
+          status: 0,
+          error: 'CMGService_ClientDisconnected',
+          reason: 'the client went away mid-request',
+        });
+      });
+    }
+
+    stream.on('response', (headers) => {
+      responded = true;
+      clearTimeout(timer);
+      status = Number(headers[':status']);
+      const code = headers[ChannelHeader.error];
+      if (typeof code === 'string') upstreamError = code;
+      res.writeHead(status, responseHeaders(headers));
+      stream.on('data', (chunk: Buffer) => {
+        bytesOut += chunk.length;
+      });
+      stream.pipe(res);
+    });
+    stream.on('end', () => {
+      if (responded) {
+        res.once('finish', () => settle({ status, ...(upstreamError ? { error: upstreamError } : {}) }));
+      }
+    });
+    stream.on('error', () => undefined);
+    stream.on('close', () => {
+      if (settled) return;
+      if (!responded) {
+        fail(
+          'connectionPointFailed',
+          `the channel to ${f.channel.label} failed before the answer (stream reset ${stream.rstCode ?? '?'})`,
+        );
+      } else if (!stream.readableEnded) {
+        fail('connectionPointFailed', `the answer from ${f.channel.label} broke off after ${bytesOut} bytes`);
+      }
+    });
+    res.on('close', () => {
+      if (!res.writableFinished && !settled) {
+        stream.destroy();
+        settle({
+          status,
+          error: 'CMGService_ClientDisconnected',
+          reason: 'the client went away before the answer was complete',
+        });
+      }
+    });
+  });
+}

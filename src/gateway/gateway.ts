@@ -1,0 +1,308 @@
+import { EventEmitter, once } from 'node:events';
+import {
+  createServer as createHttpServer,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+} from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { hostname } from 'node:os';
+import { performance } from 'node:perf_hooks';
+import { createServer as createTlsServer, type TLSSocket, type Server as TlsServer } from 'node:tls';
+import { secureContextOf } from '../certs/tls-identity.js';
+import { CHANNEL_ALPN } from '../channel/protocol.js';
+import type { GatewayConfig } from '../config/gateway.js';
+import { answerRefusal } from './answer.js';
+import { GatewayChannel } from './channel.js';
+import { checkConnectionPoint, refuseChannel } from './channel-acceptor.js';
+import { ChannelRegistry } from './channel-registry.js';
+import { ClientAuthenticator } from './client-auth.js';
+import { forwardRequest } from './forward.js';
+import { forwardHeaders } from './forward-headers.js';
+import { attachFramedConnection, clientSocketOf, takeFramedRequest } from './framed-connection.js';
+import { peerChain } from './peer-chain.js';
+import { type PipelineParts, type RequestContext, runPipeline } from './pipeline.js';
+import { Refusal } from './refusals.js';
+import type { GatewayTrust } from './trust.js';
+
+/** One line of CMGHttpHandler.log. */
+export interface RequestRecord {
+  id: string;
+  method: string;
+  url: string;
+  status: number;
+  bytesIn: number;
+  bytesOut: number;
+  ms: number;
+  clientIp: string;
+  /** The client certificate's thumbprint, when one was presented and verified. */
+  thumbprint?: string;
+  connectionPoint?: string;
+  error?: string;
+  reason?: string;
+}
+
+export interface GatewayEvents {
+  listening: [{ clients: string; channels?: string }];
+  request: [RequestRecord];
+  'channel-up': [GatewayChannel];
+  'channel-down': [GatewayChannel, string];
+  'channel-refused': [{ remote: string; reason: string; subject?: string }];
+  'tls-error': [{ remote: string; reason: string }];
+}
+
+/** How long a verified client chain's verdict is reused (a CRL change is seen within this). */
+const AUTH_CACHE_MS = 60_000;
+const TLS_HANDSHAKE_TIMEOUT_MS = 10_000;
+const MANIFEST_TIMEOUT_MS = 10_000;
+
+const hostPort = (a: AddressInfo) =>
+  a.family === 'IPv6' ? `[${a.address}]:${a.port}` : `${a.address}:${a.port}`;
+
+/**
+ * One gateway instance: the HTTPS listener for clients, the channel listener
+ * (its own port, or the client port told apart by ALPN), the channel
+ * registry, and the request path. It emits events; the daemon logs them.
+ */
+export class Gateway extends EventEmitter<GatewayEvents> {
+  readonly registry = new ChannelRegistry();
+  private readonly clientServer: TlsServer;
+  private readonly channelServer: TlsServer | undefined;
+  private readonly http: Server;
+  private auth: ClientAuthenticator;
+  private readonly parts: PipelineParts;
+  private readonly sites: Set<string>;
+  private readonly inFlight = new Map<TLSSocket, number>();
+  private seq = 0;
+  private readonly idPrefix = process.pid.toString(36);
+  readonly instance: string;
+  private stopping = false;
+
+  constructor(
+    private readonly config: GatewayConfig,
+    private trust: GatewayTrust,
+  ) {
+    super();
+    this.instance = `${hostname()}:${config.listen.port}`;
+    this.sites = new Set(config.channel.sites.map((s) => s.toUpperCase()));
+    this.auth = this.makeAuthenticator();
+    this.parts = {
+      maxUrlLength: config.limits.maxUrlLength,
+      defaultMaxContentLength: config.limits.defaultMaxContentLength,
+      auth: () => this.auth,
+      registry: this.registry,
+    };
+    // Our framer enforces maxHeaderBytes (431) and maxUrlLength (414) itself; llhttp only needs room for what passed.
+    this.http = createHttpServer(
+      { maxHeaderSize: config.limits.maxHeaderBytes * 2 + 4096, requestTimeout: 0, headersTimeout: 0 },
+      (req, res) => void this.onRequest(req, res),
+    );
+    const shared = config.channel.port === undefined;
+    this.clientServer = createTlsServer(
+      {
+        ...this.tlsOptions(),
+        // The acceptable CAs in the certificate request tell clients which certificate to send.
+        ca: trust.clients.roots.map((c) => c.toPem()),
+        ALPNProtocols: shared ? ['http/1.1', CHANNEL_ALPN] : ['http/1.1'],
+        allowHalfOpen: true,
+      },
+      (socket) =>
+        socket.alpnProtocol === CHANNEL_ALPN ? void this.onChannel(socket) : this.onClient(socket),
+    );
+    this.watchTlsErrors(this.clientServer);
+    if (!shared) {
+      this.channelServer = createTlsServer(
+        {
+          ...this.tlsOptions(),
+          ca: trust.channels.roots.map((c) => c.toPem()),
+          ALPNProtocols: [CHANNEL_ALPN],
+        },
+        (socket) => void this.onChannel(socket),
+      );
+      this.watchTlsErrors(this.channelServer);
+    }
+  }
+
+  private makeAuthenticator(): ClientAuthenticator {
+    return new ClientAuthenticator({
+      trust: this.trust.clients,
+      requireCrl: this.config.clientAuth.checkCrl,
+      cacheMs: AUTH_CACHE_MS,
+    });
+  }
+
+  private tlsOptions() {
+    return {
+      ...secureContextOf(this.trust.identity),
+      // Asked for, verified by us: a refusal is a clear 403 with a reason, not a bare TLS alert.
+      requestCert: true,
+      rejectUnauthorized: false,
+      handshakeTimeout: TLS_HANDSHAKE_TIMEOUT_MS,
+      minVersion: 'TLSv1.2' as const,
+    };
+  }
+
+  private watchTlsErrors(server: TlsServer): void {
+    server.on('tlsClientError', (err, socket) => {
+      this.emit('tls-error', { remote: `${socket.remoteAddress}:${socket.remotePort}`, reason: err.message });
+    });
+  }
+
+  async start(): Promise<{ clients: string; channels?: string }> {
+    const { listen, channel } = this.config;
+    this.clientServer.listen(listen.port, listen.host);
+    await once(this.clientServer, 'listening');
+    const out: { clients: string; channels?: string } = {
+      clients: hostPort(this.clientServer.address() as AddressInfo),
+    };
+    if (this.channelServer) {
+      this.channelServer.listen(channel.port, channel.host);
+      try {
+        await once(this.channelServer, 'listening');
+      } catch (err) {
+        this.clientServer.close();
+        throw err;
+      }
+      out.channels = hostPort(this.channelServer.address() as AddressInfo);
+    }
+    this.emit('listening', out);
+    return out;
+  }
+
+  /** Stops accepting, tells every connection point to move (GOAWAY), lets requests in flight finish within `graceMs`. */
+  async stop(graceMs: number): Promise<void> {
+    this.stopping = true;
+    this.clientServer.close();
+    this.channelServer?.close();
+    const deadline = Date.now() + graceMs;
+    while (this.requestsInFlight() > 0 && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    for (const ch of this.registry.channels) ch.destroy('gateway stopping');
+    for (const socket of this.inFlight.keys()) socket.destroy();
+  }
+
+  requestsInFlight(): number {
+    let n = 0;
+    for (const v of this.inFlight.values()) n += v;
+    return n;
+  }
+
+  private onClient(socket: TLSSocket): void {
+    if (this.stopping) {
+      socket.destroy();
+      return;
+    }
+    this.inFlight.set(socket, 0);
+    socket.setTimeout(this.config.limits.idleTimeoutMs);
+    // Idle only counts between requests: a held notification request keeps its connection.
+    socket.on('timeout', () => {
+      if ((this.inFlight.get(socket) ?? 0) === 0) socket.destroy();
+    });
+    socket.on('close', () => this.inFlight.delete(socket));
+    socket.on('error', () => undefined);
+    attachFramedConnection(this.http, socket, {
+      maxHeaderBytes: this.config.limits.maxHeaderBytes,
+      maxUrlLength: this.config.limits.maxUrlLength,
+      headTimeoutMs: this.config.limits.headersTimeoutMs,
+    });
+  }
+
+  private async onChannel(socket: TLSSocket): Promise<void> {
+    const remote = `${socket.remoteAddress}:${socket.remotePort}`;
+    socket.on('error', () => undefined);
+    if (this.stopping) {
+      socket.destroy();
+      return;
+    }
+    const verdict = await checkConnectionPoint(socket, this.trust.channels, this.sites);
+    if (!verdict.ok) {
+      this.emit('channel-refused', {
+        remote,
+        reason: verdict.reason,
+        ...(verdict.subject ? { subject: verdict.subject } : {}),
+      });
+      refuseChannel(socket, verdict.reason);
+      return;
+    }
+    const channel = new GatewayChannel({
+      socket,
+      identity: verdict.identity,
+      instance: this.instance,
+      manifestTimeoutMs: MANIFEST_TIMEOUT_MS,
+    });
+    channel.once('ready', () => {
+      this.registry.add(channel);
+      this.emit('channel-up', channel);
+    });
+    channel.once('closed', (reason: string) => this.emit('channel-down', channel, reason));
+  }
+
+  private async onRequest(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const entry = takeFramedRequest(req);
+    if (!entry) return;
+    const started = performance.now();
+    const socket = clientSocketOf(req) as TLSSocket;
+    const id = `${this.idPrefix}-${(++this.seq).toString(36)}`;
+    const clientIp = socket.remoteAddress ?? '';
+    this.inFlight.set(socket, (this.inFlight.get(socket) ?? 0) + 1);
+    res.once('close', () => {
+      if (this.inFlight.has(socket)) this.inFlight.set(socket, (this.inFlight.get(socket) ?? 1) - 1);
+    });
+    const record: RequestRecord = {
+      id,
+      method: entry.method,
+      url: entry.target,
+      status: 0,
+      bytesIn: 0,
+      bytesOut: 0,
+      ms: 0,
+      clientIp,
+    };
+    const done = () => {
+      record.ms = Math.round((performance.now() - started) * 10) / 10;
+      this.emit('request', record);
+    };
+    if (entry.refusal) {
+      record.status = answerRefusal(res, entry.refusal.refused, { close: true });
+      record.error = Refusal[entry.refusal.refused].code;
+      record.reason = entry.refusal.reason;
+      return done();
+    }
+    const ctx: RequestContext = {
+      method: entry.method,
+      target: entry.target,
+      contentLength: req.headers['content-length'],
+      presented: () => peerChain(socket),
+    };
+    const refused = await runPipeline(ctx, this.parts);
+    if (ctx.certificate) record.thumbprint = ctx.certificate.thumbprint;
+    if (refused) {
+      const close = refused.refused === 'contentTooLarge';
+      record.status = res.destroyed ? 0 : answerRefusal(res, refused.refused, { close });
+      record.error = Refusal[refused.refused].code;
+      record.reason = ctx.certificateError ? `${refused.reason}` : refused.reason;
+      return done();
+    }
+    const channel = ctx.channel as GatewayChannel;
+    record.connectionPoint = `${channel.identity.site}/${channel.identity.id}`;
+    const outcome = await forwardRequest({
+      channel,
+      req,
+      res,
+      method: entry.method,
+      target: entry.target,
+      authority: req.headers.host ?? this.config.serviceName,
+      endpoint: ctx.route?.prefix ?? '',
+      requestId: id,
+      headers: forwardHeaders(req.rawHeaders, {
+        clientIp,
+        ...(ctx.certificate ? { clientCertificate: ctx.certificate } : {}),
+      }),
+      maxContentLength: ctx.maxContentLength ?? this.config.limits.defaultMaxContentLength,
+      timeoutMs: this.config.limits.requestTimeoutMs,
+    });
+    Object.assign(record, outcome);
+    done();
+  }
+}

@@ -1,0 +1,29 @@
+import type { DetailedPeerCertificate, TLSSocket } from 'node:tls';
+import { Certificate } from '../certs/certificate.js';
+
+const chains = new WeakMap<TLSSocket, Certificate[]>();
+
+/**
+ * The certificates a TLS peer presented, its own first. Parsed once per
+ * connection: a client sends many requests on one keep-alive connection.
+ * Whatever Node adds from the local store is only a candidate for the chain;
+ * verification decides what is trusted.
+ */
+export function peerChain(socket: TLSSocket): Certificate[] {
+  const cached = chains.get(socket);
+  if (cached) return cached;
+  const out: Certificate[] = [];
+  let cert = socket.getPeerCertificate(true) as DetailedPeerCertificate | undefined;
+  const seen = new Set<DetailedPeerCertificate>();
+  while (cert?.raw && !seen.has(cert) && out.length < 12) {
+    seen.add(cert);
+    try {
+      out.push(Certificate.fromDer(cert.raw, 'the peer certificate'));
+    } catch {
+      break;
+    }
+    cert = cert.issuerCertificate;
+  }
+  chains.set(socket, out);
+  return out;
+}
