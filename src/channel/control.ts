@@ -1,3 +1,4 @@
+import { StringDecoder } from 'node:string_decoder';
 import * as z from 'zod';
 import { CHANNEL_PROTOCOL_VERSION } from './protocol.js';
 
@@ -7,11 +8,15 @@ import { CHANNEL_PROTOCOL_VERSION } from './protocol.js';
  * authenticated, but a malformed manifest must end its channel, not the
  * gateway.
  */
+const PATH_RULE = 'expected an absolute path without query, escapes, spaces, empty or dot segments';
+
 const endpoint = z.strictObject({
   external: z
     .string()
     .max(1024)
-    .regex(/^\/[^?#%\\\s]*[^/?#%\\\s]$/),
+    // As the connector's config accepts them: absolute, no query, no encoding, no empty, "." or ".." segments.
+    .regex(/^(\/[^/?#%\\\s\p{Cc}]+)+$/u, PATH_RULE)
+    .refine((v) => !v.split('/').some((seg) => seg === '.' || seg === '..'), PATH_RULE),
   maxContentLength: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional(),
 });
 
@@ -67,17 +72,20 @@ export function parseControl(
  */
 export class LineSplitter {
   private pending = '';
+  // A character split across two chunks must not be decoded as two halves.
+  private readonly decoder = new StringDecoder('utf8');
 
   constructor(
     private readonly onLine: (line: string) => void,
     private readonly max = MAX_CONTROL_LINE,
   ) {}
 
-  /** Returns false when a line passed the limit: the stream must be closed. */
+  /** Returns false when a line passed the limit (nothing more is delivered): the stream must be closed. */
   push(chunk: Buffer | string): boolean {
-    this.pending += typeof chunk === 'string' ? chunk : chunk.toString('utf8');
+    this.pending += typeof chunk === 'string' ? chunk : this.decoder.write(chunk);
     let nl = this.pending.indexOf('\n');
     while (nl !== -1) {
+      if (nl > this.max) return false;
       const line = this.pending.slice(0, nl);
       this.pending = this.pending.slice(nl + 1);
       if (line.trim() !== '') this.onLine(line);

@@ -20,7 +20,11 @@ export interface Route {
  * over the connection points serving the route, and within one connection
  * point to its channel with the fewest requests in flight.
  */
-export class ChannelRegistry extends EventEmitter {
+export interface RegistryEvents {
+  conflict: [{ channel: GatewayChannel; prefix: string; site: string }];
+}
+
+export class ChannelRegistry extends EventEmitter<RegistryEvents> {
   readonly routes = new PrefixRouter<Route>();
   readonly channels = new Set<GatewayChannel>();
 
@@ -49,6 +53,11 @@ export class ChannelRegistry extends EventEmitter {
           turn: 0,
         };
         this.routes.set(e.external, route);
+      }
+      if (route.site !== channel.identity.site) {
+        // A prefix belongs to the site that published it first: another site's connection point must not take its traffic.
+        this.emit('conflict', { channel, prefix: e.external, site: route.site });
+        continue;
       }
       route.maxContentLength = e.maxContentLength;
       route.channels.add(channel);

@@ -49,6 +49,7 @@ export interface GatewayEvents {
   'channel-down': [GatewayChannel, string];
   'channel-refused': [{ remote: string; reason: string; subject?: string }];
   'tls-error': [{ remote: string; reason: string }];
+  'route-conflict': [{ channel: GatewayChannel; prefix: string; site: string }];
 }
 
 /** How long a verified client chain's verdict is reused (a CRL change is seen within this). */
@@ -86,6 +87,7 @@ export class Gateway extends EventEmitter<GatewayEvents> {
     this.instance = `${hostname()}:${config.listen.port}`;
     this.sites = new Set(config.channel.sites.map((s) => s.toUpperCase()));
     this.auth = this.makeAuthenticator();
+    this.registry.on('conflict', (c) => this.emit('route-conflict', c));
     this.parts = {
       maxUrlLength: config.limits.maxUrlLength,
       defaultMaxContentLength: config.limits.defaultMaxContentLength,

@@ -44,6 +44,11 @@ export function logGatewayEvents(gateway: Gateway, open: OpenLog): { service: Cm
       `connection point refused from ${e.remote}${e.subject ? ` (${e.subject})` : ''}: ${e.reason}`,
     ),
   );
+  gateway.on('route-conflict', (c) =>
+    service.error(
+      `connection point ${c.channel.label} published ${c.prefix}, which site ${c.site} already publishes: not routed to it`,
+    ),
+  );
   gateway.on('tls-error', (e) => service.warning(`TLS handshake with ${e.remote} failed: ${e.reason}`));
   return { service };
 }

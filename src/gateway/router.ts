@@ -35,7 +35,13 @@ export class PrefixRouter<T> {
     // Candidate prefixes end at a '/' or at the end of the path: walk from the longest down.
     for (let end = lower.length; end > 0; end = lower.lastIndexOf('/', end - 1)) {
       const hit = this.routes.get(lower.slice(0, end).replace(/\/+$/, ''));
-      if (hit) return { prefix: hit.prefix, value: hit.value, rest: path.slice(end) };
+      if (hit) {
+        // Cut by segments, not offsets: lower-casing can change a string's length (İ), never its '/'s.
+        const n = lower.slice(0, end).replace(/\/+$/, '').split('/').length;
+        const parts = path.split('/');
+        const rest = parts.length > n ? `/${parts.slice(n).join('/')}` : '';
+        return { prefix: hit.prefix, value: hit.value, rest };
+      }
     }
     return undefined;
   }

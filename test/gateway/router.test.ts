@@ -53,4 +53,11 @@ test('the mutual-auth namespace needs a client certificate, case-insensitively',
   assert.is(needsClientCertificate('/CCM_Proxy_ServerAuth/1/x'), false);
 });
 
+test('the rest is cut by segments, even where lower-casing changes the length (İ)', () => {
+  const r = new PrefixRouter<string>();
+  r.set('/İ/a', 'x');
+  assert.is(r.match('/İ/a/rest')?.rest, '/rest');
+  assert.is(r.match('/İ/a/')?.rest, '/');
+});
+
 test.run();
