@@ -29,6 +29,7 @@ export default class Connect extends DaemonCommand<typeof Connect> {
     const log = logConnectorEvents(connector, (file, component) =>
       this.openLog(config.logDir, file, component),
     );
+    this.logCrashes(log);
     const stopped = this.untilStopped();
     const { site, id } = connector.identity;
     log.info(

@@ -1,4 +1,5 @@
 import type { Command } from '@oclif/core';
+import type { CmtraceLogger } from '../logs/logger.js';
 import { CmgCommand } from './base.js';
 
 export interface DaemonResult {
@@ -32,6 +33,22 @@ export abstract class DaemonCommand<T extends typeof Command> extends CmgCommand
     }
     this.stopping = true;
     this.stopRequested(signal);
+  }
+
+  /**
+   * A bug must not kill a daemon silently: the error and its stack go to the
+   * daemon's log and stderr, then it exits 1 so that its service manager
+   * restarts it. (Logs are flushed on exit.)
+   */
+  protected logCrashes(log: CmtraceLogger): void {
+    const crash = (err: unknown) => {
+      const text = err instanceof Error ? (err.stack ?? err.message) : String(err);
+      log.error(`stopping on an unexpected error (a bug in cmg; please report it with this log): ${text}`);
+      process.stderr.write(`cmg: unexpected error, stopping: ${text}\n`);
+      process.exit(1);
+    };
+    process.on('uncaughtException', crash);
+    process.on('unhandledRejection', crash);
   }
 
   protected result(stoppedBy: string): DaemonResult {

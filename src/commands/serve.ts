@@ -30,6 +30,7 @@ export default class Serve extends DaemonCommand<typeof Serve> {
     const { service } = logGatewayEvents(gateway, (file, component) =>
       this.openLog(config.logDir, file, component),
     );
+    this.logCrashes(service);
     const stopped = this.untilStopped();
     const where = await gateway.start();
     this.note(

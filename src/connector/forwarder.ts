@@ -31,6 +31,25 @@ export interface ForwarderOptions {
   via: string;
 }
 
+/**
+ * Answers on a stream unless the gateway already reset it: `destroyed` turns
+ * true only a tick after a reset arrives (`closed` at once), and respond() on
+ * such a stream throws, which must never take the daemon down.
+ */
+function respond(
+  stream: ServerHttp2Stream,
+  headers: Record<string, string | string[] | number>,
+  end = false,
+): boolean {
+  if (stream.destroyed || stream.closed || stream.headersSent) return false;
+  try {
+    stream.respond(headers, { endStream: end });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 interface Target {
   origin: string;
   basePath: string;
@@ -92,8 +111,7 @@ export class Forwarder extends EventEmitter<ForwarderEvents> {
       record.reason = mapping
         ? `${rawPath} is not under ${mapping.endpoint.external}`
         : `${prefix} is not published here`;
-      if (!stream.destroyed)
-        stream.respond({ ':status': record.status, [ChannelHeader.error]: code }, { endStream: true });
+      respond(stream, { ':status': record.status, [ChannelHeader.error]: code }, true);
       finish();
       return;
     }
@@ -142,7 +160,7 @@ export class Forwarder extends EventEmitter<ForwarderEvents> {
         async (answer) => {
           answered = true;
           record.status = answer.statusCode;
-          if (stream.destroyed) {
+          if (stream.destroyed || stream.closed) {
             answer.body.destroy();
             return;
           }
@@ -151,7 +169,10 @@ export class Forwarder extends EventEmitter<ForwarderEvents> {
             if (value === undefined || isHopByHop(name)) continue;
             headersOut[name] = value;
           }
-          stream.respond(headersOut);
+          if (!respond(stream, headersOut)) {
+            answer.body.destroy();
+            return;
+          }
           try {
             await pipeline(answer.body, stream);
           } catch (err) {
@@ -164,16 +185,13 @@ export class Forwarder extends EventEmitter<ForwarderEvents> {
         (err: Error & { code?: string }) => {
           record.error = ConnectorErrorCode.internalRoleFailed;
           record.reason = `${record.internalUrl}: ${err.code ? `${err.code} ` : ''}${err.message}`;
-          if (!stream.destroyed && !stream.headersSent) {
+          const headers502 = {
+            ':status': 502,
+            [ChannelHeader.error]: ConnectorErrorCode.internalRoleFailed,
+            'content-type': 'text/plain',
+          };
+          if (respond(stream, headers502)) {
             record.status = 502;
-            stream.respond(
-              {
-                ':status': 502,
-                [ChannelHeader.error]: ConnectorErrorCode.internalRoleFailed,
-                'content-type': 'text/plain',
-              },
-              { endStream: false },
-            );
             stream.end(`502 Bad Gateway (${ConnectorErrorCode.internalRoleFailed})\n`);
           }
         },

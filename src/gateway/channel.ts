@@ -111,7 +111,12 @@ export class GatewayChannel extends EventEmitter {
     control.on('error', () => undefined);
     control.on('close', () => {
       clearTimeout(timer);
-      if (this.state !== 'closed' && this.state !== 'draining') this.close('control stream ended');
+      // A session that fails destroys its streams first and reports why a tick later: let that reason win.
+      setImmediate(() => {
+        if (this.state !== 'closed' && this.state !== 'draining') {
+          this.close(`control stream ended (reset code ${control.rstCode ?? 'none'})`);
+        }
+      });
     });
   }
 

@@ -1,5 +1,9 @@
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
-import type { IncomingHttpHeaders as H2Headers, IncomingHttpStatusHeader } from 'node:http2';
+import type {
+  ClientHttp2Stream,
+  IncomingHttpHeaders as H2Headers,
+  IncomingHttpStatusHeader,
+} from 'node:http2';
 import { ChannelHeader } from '../channel/protocol.js';
 import { answerRefusal } from './answer.js';
 import { BodyLimit, BodyTooLargeError } from './body-limit.js';
@@ -81,7 +85,20 @@ export function forwardRequest(f: ForwardRequest): Promise<ForwardOutcome> {
   return new Promise((resolve) => {
     const body = hasBody(req.headers);
     const limit = new BodyLimit(f.maxContentLength);
-    const stream = f.channel.request(channelHeaders(f), !body);
+    let stream: ClientHttp2Stream;
+    try {
+      stream = f.channel.request(channelHeaders(f), !body);
+    } catch (err) {
+      // The channel closed between the choice and the request (its session refuses new streams).
+      resolve({
+        status: answerRefusal(res, 'connectionPointFailed'),
+        bytesIn: 0,
+        bytesOut: 0,
+        error: Refusal.connectionPointFailed.code,
+        reason: `the channel to ${f.channel.label} could not take the request: ${(err as Error).message}`,
+      });
+      return;
+    }
     let responded = false;
     let settled = false;
     let bytesOut = 0;
