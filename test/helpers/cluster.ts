@@ -159,7 +159,7 @@ export function writeGatewayConfig(
   pki: LabPki,
   name: string,
   ports: GatewayPorts,
-  extra: { limits?: Record<string, number>; checkCrl?: boolean; sites?: string[] } = {},
+  extra: { limits?: Record<string, number>; checkCrl?: boolean; sites?: string[]; sharedPort?: boolean } = {},
 ): string {
   const file = join(pki.dir, `${name}.json`);
   writeFileSync(
@@ -169,7 +169,7 @@ export function writeGatewayConfig(
       listen: { host: '127.0.0.1', port: ports.listen },
       channel: {
         host: '127.0.0.1',
-        port: ports.channel,
+        ...(extra.sharedPort ? {} : { port: ports.channel }),
         caFiles: ['channel-ca.pem'],
         sites: extra.sites ?? [SITE],
       },
