@@ -44,6 +44,19 @@ export class Connector extends EventEmitter<ConnectorEvents> {
   }
 
   static async create(config: ConnectorConfig, version: string, env = process.env): Promise<Connector> {
+    if (config.gateway.proxy !== undefined) {
+      // Accepting the key and dialing direct would quietly bypass the proxy an admin asked for.
+      throw new ConfigError(
+        config.source,
+        [
+          {
+            path: 'gateway.proxy',
+            message: 'outbound proxy support is not in this version of cmg connect yet',
+          },
+        ],
+        { hint: 'Remove gateway.proxy and allow the connection point to reach the gateway ports directly.' },
+      );
+    }
     const own = await loadTlsIdentity(config.tls, env);
     const identity = connectionPointIdentity(own.leaf);
     const certFile = config.tls.kind === 'pem' ? config.tls.certFile : config.tls.pfxFile;
