@@ -29,7 +29,15 @@ if (role === 'server') {
   };
   const server =
     proto === 'h2'
-      ? http2.createSecureServer({ cert, key, settings: { maxConcurrentStreams: 100000, initialWindowSize: 1 << 20 }, maxSessionMemory: 512 }, handler)
+      ? http2.createSecureServer(
+          {
+            cert,
+            key,
+            settings: { maxConcurrentStreams: 100000, initialWindowSize: 1 << 20 },
+            maxSessionMemory: 512,
+          },
+          handler,
+        )
       : https.createServer({ cert, key, keepAliveTimeout: 60000 }, handler);
   server.maxConnections = 100000;
   server.listen(0, '127.0.0.1', () => process.send({ port: server.address().port }));
@@ -40,7 +48,29 @@ if (role === 'server') {
 function pemPair() {
   // A throwaway self-signed P-256 certificate, made with openssl (node has no X.509 writer).
   const dir = execFileSync('mktemp', ['-d']).toString().trim();
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost', '-days', '2', '-keyout', `${dir}/k.pem`, '-out', `${dir}/c.pem`], { stdio: 'ignore' });
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:P-256',
+      '-nodes',
+      '-subj',
+      '/CN=localhost',
+      '-addext',
+      'subjectAltName=DNS:localhost',
+      '-days',
+      '2',
+      '-keyout',
+      `${dir}/k.pem`,
+      '-out',
+      `${dir}/c.pem`,
+    ],
+    { stdio: 'ignore' },
+  );
   return { cert: readFileSync(`${dir}/c.pem`, 'utf8'), key: readFileSync(`${dir}/k.pem`, 'utf8') };
 }
 
@@ -54,13 +84,20 @@ function rssOf(pid) {
 }
 
 async function startServer(proto, pair) {
-  const child = fork(new URL(import.meta.url).pathname, ['server', JSON.stringify({ ...pair, proto })], { stdio: 'inherit' });
+  const child = fork(new URL(import.meta.url).pathname, ['server', JSON.stringify({ ...pair, proto })], {
+    stdio: 'inherit',
+  });
   const { port } = await new Promise((r) => child.once('message', r));
   return { child, port };
 }
 
 function h2Client(port, ca) {
-  const session = http2.connect(`https://localhost:${port}`, { ca, settings: { initialWindowSize: 1 << 20 }, maxSessionMemory: 512, peerMaxConcurrentStreams: 100000 });
+  const session = http2.connect(`https://localhost:${port}`, {
+    ca,
+    settings: { initialWindowSize: 1 << 20 },
+    maxSessionMemory: 512,
+    peerMaxConcurrentStreams: 100000,
+  });
   const request = (path) =>
     new Promise((resolve, reject) => {
       const s = session.request({ ':path': path });
@@ -152,7 +189,14 @@ async function main() {
       held: await hold(proto, pair, heldN),
     };
   }
-  const result = { date: new Date().toISOString(), machine: machine(), runs, concurrency: 64, answerBytes: 1024, summary };
+  const result = {
+    date: new Date().toISOString(),
+    machine: machine(),
+    runs,
+    concurrency: 64,
+    answerBytes: 1024,
+    summary,
+  };
   saveResult('channel-choice', result);
   console.log(JSON.stringify(result, null, 2));
 }
