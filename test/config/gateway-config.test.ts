@@ -89,6 +89,8 @@ test('minimal JSON file: defaults filled, paths absolute, site codes upper-cased
       maxHeaderBytes: 16384,
       defaultMaxContentLength: 10485760,
       requestTimeoutMs: 120000,
+      headersTimeoutMs: 30000,
+      idleTimeoutMs: 120000,
     },
     admin: { host: '127.0.0.1', port: 9443 },
     logDir: tmp.path('logs'),
@@ -192,6 +194,8 @@ limits:
   maxHeaderBytes: 32768
   defaultMaxContentLength: 0
   requestTimeoutMs: 60000
+  headersTimeoutMs: 5000
+  idleTimeoutMs: 90000
 admin:
   host: localhost
   port: 0

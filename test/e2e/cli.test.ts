@@ -26,7 +26,9 @@ test('--help lists the commands that exist and exits 0', async () => {
   const r = await runCli(['--help']);
   assert.is(r.code, 0);
   assert.match(r.stdout, /config\s+Check configuration files/);
-  assert.not.match(r.stdout, /\bserve\b|\bdeploy\b/);
+  assert.match(r.stdout, /serve\s+Run one gateway instance/);
+  assert.match(r.stdout, /connect\s+Run one connection point/);
+  assert.not.match(r.stdout, /\bdeploy\b|\blogs\b|\bdemo\b/);
 });
 
 test('--version prints name and version from package.json', async () => {
