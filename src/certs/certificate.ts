@@ -93,7 +93,12 @@ export class Certificate {
 
   static fromDer(der: Buffer | Uint8Array, source = 'certificate'): Certificate {
     try {
-      return new Certificate(Buffer.from(der));
+      const cert = new Certificate(Buffer.from(der));
+      // Both parsers read lazily: a malformed extension would otherwise throw later, deep in a
+      // verification, from a certificate any TLS peer can present. Read everything now.
+      cert.describe();
+      cert.names(cert);
+      return cert;
     } catch (err) {
       throw new CertError('CMG_CERT_UNREADABLE', `${source} is not a valid X.509 certificate`, {
         cause: err,

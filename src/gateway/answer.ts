@@ -10,6 +10,7 @@ const TEXT: Record<number, string> = {
   403: 'Forbidden',
   404: 'Not Found',
   413: 'Content Too Large',
+  500: 'Internal Server Error',
   414: 'URI Too Long',
   431: 'Request Header Fields Too Large',
   502: 'Bad Gateway',

@@ -19,7 +19,16 @@ export async function checkConnectionPoint(
   trust: TrustStore,
   sites: ReadonlySet<string>,
 ): Promise<ChannelVerdict> {
-  const [leaf, ...rest] = peerChain(socket);
+  let chain: ReturnType<typeof peerChain>;
+  try {
+    chain = peerChain(socket);
+  } catch (err) {
+    return {
+      ok: false,
+      reason: `CMG_CERT_UNREADABLE: the certificate cannot be parsed (${(err as Error).message})`,
+    };
+  }
+  const [leaf, ...rest] = chain;
   if (!leaf) return { ok: false, reason: 'no certificate was presented' };
   const result = await verifyChain({
     leaf,

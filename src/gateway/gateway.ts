@@ -50,6 +50,7 @@ export interface GatewayEvents {
   'channel-refused': [{ remote: string; reason: string; subject?: string }];
   'tls-error': [{ remote: string; reason: string }];
   'route-conflict': [{ channel: GatewayChannel; prefix: string; site: string }];
+  'internal-error': [{ where: string; error: Error }];
 }
 
 /** How long a verified client chain's verdict is reused (a CRL change is seen within this). */
@@ -97,7 +98,9 @@ export class Gateway extends EventEmitter<GatewayEvents> {
     // Our framer enforces maxHeaderBytes (431) and maxUrlLength (414) itself; llhttp only needs room for what passed.
     this.http = createHttpServer(
       { maxHeaderSize: config.limits.maxHeaderBytes * 2 + 4096, requestTimeout: 0, headersTimeout: 0 },
-      (req, res) => void this.onRequest(req, res),
+      (req, res) => {
+        this.onRequest(req, res).catch((err: Error) => this.internalError(err, req, res));
+      },
     );
     const shared = config.channel.port === undefined;
     this.clientServer = createTlsServer(
@@ -119,7 +122,7 @@ export class Gateway extends EventEmitter<GatewayEvents> {
           ca: trust.channels.roots.map((c) => c.toPem()),
           ALPNProtocols: [CHANNEL_ALPN],
         },
-        (socket) => void this.onChannel(socket),
+        (socket) => this.channelSafely(socket),
       );
       this.watchTlsErrors(this.channelServer);
     }
@@ -207,6 +210,23 @@ export class Gateway extends EventEmitter<GatewayEvents> {
       maxHeaderBytes: this.config.limits.maxHeaderBytes,
       maxUrlLength: this.config.limits.maxUrlLength,
       headTimeoutMs: this.config.limits.headersTimeoutMs,
+    });
+  }
+
+  /** A bug must cost one request or one channel, never the gateway: answer 500, log it with its stack. */
+  private internalError(err: Error, req: IncomingMessage, res: ServerResponse): void {
+    this.emit('internal-error', { where: `${req.method} ${req.url}`, error: err });
+    if (!res.headersSent && !res.destroyed) answerRefusal(res, 'internalError', { close: true });
+    else res.destroy();
+  }
+
+  private channelSafely(socket: TLSSocket): void {
+    this.onChannel(socket).catch((err: Error) => {
+      this.emit('internal-error', {
+        where: `channel from ${socket.remoteAddress}:${socket.remotePort}`,
+        error: err,
+      });
+      socket.destroy();
     });
   }
 

@@ -49,6 +49,11 @@ export function logGatewayEvents(gateway: Gateway, open: OpenLog): { service: Cm
       `connection point ${c.channel.label} published ${c.prefix}, which site ${c.site} already publishes: not routed to it`,
     ),
   );
+  gateway.on('internal-error', (e) =>
+    service.error(
+      `unexpected error (a bug in cmg; please report it with this line) in ${e.where}: ${e.error.stack ?? e.error.message}`,
+    ),
+  );
   gateway.on('tls-error', (e) => service.warning(`TLS handshake with ${e.remote} failed: ${e.reason}`));
   return { service };
 }

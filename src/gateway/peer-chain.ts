@@ -7,7 +7,9 @@ const chains = new WeakMap<TLSSocket, Certificate[]>();
  * The certificates a TLS peer presented, its own first. Parsed once per
  * connection: a client sends many requests on one keep-alive connection.
  * Whatever Node adds from the local store is only a candidate for the chain;
- * verification decides what is trusted.
+ * verification decides what is trusted. A peer certificate that cannot be
+ * parsed throws (CMG_CERT_UNREADABLE): the caller refuses it; an unreadable
+ * certificate further up only ends the chain there.
  */
 export function peerChain(socket: TLSSocket): Certificate[] {
   const cached = chains.get(socket);
@@ -19,7 +21,8 @@ export function peerChain(socket: TLSSocket): Certificate[] {
     seen.add(cert);
     try {
       out.push(Certificate.fromDer(cert.raw, 'the peer certificate'));
-    } catch {
+    } catch (err) {
+      if (out.length === 0) throw err;
       break;
     }
     cert = cert.issuerCertificate;

@@ -56,8 +56,15 @@ export const validateUrl: Step = (ctx, parts) => {
  * one that verifies is still passed on (XFCC) for the internal role's checks.
  */
 export const authenticate: Step = async (ctx, parts) => {
-  const presented = ctx.presented();
   const required = needsClientCertificate(ctx.url?.path ?? '');
+  let presented: Certificate[];
+  try {
+    presented = ctx.presented();
+  } catch (err) {
+    ctx.certificateError = 'CMG_CERT_UNREADABLE';
+    const reason = `CMG_CERT_UNREADABLE: the client certificate cannot be parsed (${(err as Error).message})`;
+    return required ? { refused: 'clientCertificateInvalid', reason } : undefined;
+  }
   if (!required && presented.length === 0) return undefined;
   const result = await parts.auth().check(presented);
   if (result.ok) {

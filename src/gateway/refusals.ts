@@ -16,6 +16,8 @@ export const Refusal = {
   connectionPointFailed: { status: 502, code: 'CMGService_ConnectionPointFailed' },
   noConnectionPoint: { status: 503, code: 'CMGService_NoHealthyConnectionPoint' },
   timeout: { status: 504, code: 'CMGService_RequestTimeout' },
+  /** A bug in the gateway: answered rather than left hanging, and logged with its stack. */
+  internalError: { status: 500, code: 'CMGService_InternalError' },
 } as const;
 
 export type RefusalKind = keyof typeof Refusal;

@@ -5,6 +5,7 @@
  * request must never appear there).
  */
 import { createHash } from 'node:crypto';
+import { connect as tlsConnect } from 'node:tls';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { contentSlice, type StandInMp } from '../../src/demo/management-point.js';
@@ -38,6 +39,7 @@ interface World {
   gateway: Daemon;
   cp: Daemon;
   port: number;
+  channelPort: number;
   remove(): void;
 }
 let w: World;
@@ -77,7 +79,7 @@ test.before(async () => {
   const gateway = startDaemon('gateway', ['serve', '--config', gwConfig], pki.dir);
   await gateway.waitForOutput(/cmg serve: clients on/);
   const cp = startDaemon('cp01', ['connect', '--config', cpConfig], pki.dir);
-  w = { pki, mp, gateway, cp, port: listen, remove: tmp.remove };
+  w = { pki, mp, gateway, cp, port: listen, channelPort: channel, remove: tmp.remove };
   await waitUntil('the channel to carry requests', async () => {
     const a = await clientRequest(pki, { port: listen, path: `${MP_BASE}/CCM_System/echo`, cert: 'client' });
     return a.status === 200;
@@ -208,6 +210,41 @@ test('403 with a reason code for no, untrusted, expired, wrong-EKU and revoked c
     const log = w.gateway.log('CMGHttpHandler.log');
     return reasons.every((r) => new RegExp(`CMGService_ClientCertificateInvalid \\(${r}`).test(log));
   });
+});
+
+test('a certificate with a malformed extension is refused (403, or the channel refused), and the gateway stays up', async () => {
+  const a = await clientRequest(w.pki, {
+    port: w.port,
+    path: `${MP_BASE}/CCM_System/echo`,
+    cert: 'client-malformed',
+  });
+  assert.is(a.status, 403);
+  assert.is(a.headers['x-cmg-error'], 'CMGService_ClientCertificateInvalid');
+  const b = await clientRequest(w.pki, {
+    port: w.port,
+    path: '/Public/CCM_System/echo',
+    cert: 'client-malformed',
+  });
+  assert.is(b.status, 200);
+  assert.is(JSON.parse(b.body.toString()).headers['x-forwarded-client-cert'], undefined);
+  const s = tlsConnect({
+    host: '127.0.0.1',
+    port: w.channelPort,
+    servername: SERVICE,
+    ca: w.pki.text('web-root.pem'),
+    cert: w.pki.text('client-malformed.pem'),
+    key: w.pki.text('client-malformed.key'),
+    ALPNProtocols: ['cmg-channel/1'],
+  });
+  s.on('error', () => undefined);
+  s.resume();
+  await waitUntil('the refused channel to close', () => s.destroyed || s.readableEnded, 5000);
+  await waitUntil('the refusal in CMGService.log', () =>
+    /connection point refused from [^\]]*CMG_CERT_UNREADABLE/.test(w.gateway.log('CMGService.log')),
+  );
+  const c = await clientRequest(w.pki, { port: w.port, path: `${MP_BASE}/CCM_System/echo`, cert: 'client' });
+  assert.is(c.status, 200, 'the gateway is still serving');
+  assert.is(w.gateway.child.exitCode, null);
 });
 
 test('outside the mutual-auth namespace a client certificate is optional; XFCC only for a verified one', async () => {

@@ -15,9 +15,10 @@ import { type TLSSocket, connect as tlsConnect } from 'node:tls';
 import { createCrl } from '../../src/certs/crl.js';
 import { connectionPointUri } from '../../src/certs/identity.js';
 import { privateKeyPem } from '../../src/certs/keys.js';
+import { x509 } from '../../src/certs/x509.js';
 import { type StandInMp, startStandInMp } from '../../src/demo/management-point.js';
 import { RUN_JS } from './cli.js';
-import { daysFromNow, type Issued, issue, makeRoot } from './pki.js';
+import { craftCertificate, daysFromNow, type Issued, issue, makeRoot } from './pki.js';
 
 export const SERVICE = 'cmg.test.contoso.com';
 export const SITE = 'PS1';
@@ -96,6 +97,12 @@ export async function makeLabPki(dir: string): Promise<LabPki> {
   const revoked = await issue('client', clientCa, { subject: 'CN=revoked' });
   const untrustedRoot = await makeRoot({ subject: 'CN=e2e untrusted root' });
   const untrusted = await issue('client', untrustedRoot, { subject: 'CN=untrusted' });
+  // TLS accepts it; its EKU extension holds ASN.1 NULL instead of a list, which only a full parse notices.
+  const malformed = await craftCertificate({
+    subject: 'CN=malformed',
+    ca: false,
+    extensions: [new x509.Extension('2.5.29.37', false, new Uint8Array([0x05, 0x00]))],
+  });
   const webRoot = await makeRoot({ subject: 'CN=e2e web root' });
   const web = await issue('server', webRoot, { subject: `CN=${SERVICE}`, dns: [SERVICE] });
   const channelCa = await makeRoot({ subject: 'CN=e2e channel CA' });
@@ -117,6 +124,7 @@ export async function makeLabPki(dir: string): Promise<LabPki> {
     ['client-revoked', revoked],
     ['untrusted-root', untrustedRoot],
     ['client-untrusted', untrusted],
+    ['client-malformed', malformed],
     ['web-root', webRoot],
     ['web', web],
     ['channel-ca', channelCa],
