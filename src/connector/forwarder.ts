@@ -34,19 +34,21 @@ export interface ForwarderOptions {
 /**
  * Answers on a stream unless the gateway already reset it: `destroyed` turns
  * true only a tick after a reset arrives (`closed` at once), and respond() on
- * such a stream throws, which must never take the daemon down.
+ * such a stream throws, which must never take the daemon down. Returns true
+ * when answered, false when the stream is gone, the error when the headers
+ * cannot be sent (a single-value header twice, an invalid value).
  */
 function respond(
   stream: ServerHttp2Stream,
   headers: Record<string, string | string[] | number>,
   end = false,
-): boolean {
+): boolean | Error {
   if (stream.destroyed || stream.closed || stream.headersSent) return false;
   try {
     stream.respond(headers, { endStream: end });
     return true;
-  } catch {
-    return false;
+  } catch (err) {
+    return stream.destroyed || stream.closed ? false : (err as Error);
   }
 }
 
@@ -146,6 +148,21 @@ export class Forwarder extends EventEmitter<ForwarderEvents> {
       }
     });
     stream.on('aborted', () => body?.destroy(new Error('the gateway cancelled the request')));
+    const failed = (reason: string) => {
+      record.error = ConnectorErrorCode.internalRoleFailed;
+      record.reason = reason;
+      const sent = respond(stream, {
+        ':status': 502,
+        [ChannelHeader.error]: ConnectorErrorCode.internalRoleFailed,
+        'content-type': 'text/plain',
+      });
+      if (sent === true) {
+        record.status = 502;
+        stream.end(`502 Bad Gateway (${ConnectorErrorCode.internalRoleFailed})\n`);
+      } else if (!stream.destroyed) {
+        stream.destroy();
+      }
+    };
     this.inFlight++;
     this.agent
       .request({
@@ -160,17 +177,18 @@ export class Forwarder extends EventEmitter<ForwarderEvents> {
         async (answer) => {
           answered = true;
           record.status = answer.statusCode;
-          if (stream.destroyed || stream.closed) {
-            answer.body.destroy();
-            return;
-          }
+          // A destroyed body may still emit an error; unheard, it would end the process.
+          answer.body.on('error', () => undefined);
           const headersOut: Record<string, string | string[] | number> = { ':status': answer.statusCode };
           for (const [name, value] of Object.entries(answer.headers)) {
             if (value === undefined || isHopByHop(name)) continue;
             headersOut[name] = value;
           }
-          if (!respond(stream, headersOut)) {
+          const sent = respond(stream, headersOut);
+          if (sent !== true) {
             answer.body.destroy();
+            if (sent instanceof Error)
+              failed(`the internal role's answer headers cannot be forwarded: ${sent.message}`);
             return;
           }
           try {
@@ -182,19 +200,8 @@ export class Forwarder extends EventEmitter<ForwarderEvents> {
             if (!stream.destroyed) stream.destroy(err as Error);
           }
         },
-        (err: Error & { code?: string }) => {
-          record.error = ConnectorErrorCode.internalRoleFailed;
-          record.reason = `${record.internalUrl}: ${err.code ? `${err.code} ` : ''}${err.message}`;
-          const headers502 = {
-            ':status': 502,
-            [ChannelHeader.error]: ConnectorErrorCode.internalRoleFailed,
-            'content-type': 'text/plain',
-          };
-          if (respond(stream, headers502)) {
-            record.status = 502;
-            stream.end(`502 Bad Gateway (${ConnectorErrorCode.internalRoleFailed})\n`);
-          }
-        },
+        (err: Error & { code?: string }) =>
+          failed(`${record.internalUrl}: ${err.code ? `${err.code} ` : ''}${err.message}`),
       )
       .finally(() => {
         this.inFlight--;

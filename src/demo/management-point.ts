@@ -50,7 +50,7 @@ const MPLIST = `<MPList><MP Name="MP01.CORP.CONTOSO.COM" FQDN="mp01.corp.contoso
  * like IIS, accepts ConfigMgr's verbs (through the same framer the gateway
  * uses, since Node's parser refuses them). Test-only paths under `/CCM_System/`:
  * `echo` (what arrived), `hold?ms=N`, `stall` (never answers), `partial`
- * (answer breaks off).
+ * (answer breaks off), `duplicate-header` (two Content-Type headers), `headers-then-stall`.
  */
 export async function startStandInMp(options: StandInOptions): Promise<StandInMp> {
   const requests: SeenRequest[] = [];
@@ -104,6 +104,15 @@ export async function startStandInMp(options: StandInOptions): Promise<StandInMp
     } else if (path === '/ccm_system/stall') {
       stalled.add(res);
       res.on('close', () => stalled.delete(res));
+    } else if (path === '/ccm_system/headers-then-stall') {
+      res.writeHead(200, { 'content-length': 1000 });
+      res.write('x');
+      stalled.add(res);
+      res.on('close', () => stalled.delete(res));
+    } else if (path === '/ccm_system/duplicate-header') {
+      // Not something IIS sends, but an internal role may: HTTP/2 cannot carry it.
+      res.setHeader('content-type', ['text/plain', 'text/html']);
+      res.end('two content types');
     } else if (path === '/ccm_system/partial') {
       res.writeHead(200, { 'content-length': 1_000_000 });
       res.write(contentSlice(0, 100_000), () => res.destroy());

@@ -22,7 +22,10 @@ export interface ForwardRequest {
   requestId: string;
   headers: [string, string][];
   maxContentLength: number;
+  /** From the end of the upload to the start of the answer (requestTimeoutMs). */
   timeoutMs: number;
+  /** No byte either way for this long while a body moves ends the request (idleTimeoutMs). */
+  idleTimeoutMs: number;
 }
 
 export interface ForwardOutcome {
@@ -83,76 +86,131 @@ function responseHeaders(h: H2Headers & IncomingHttpStatusHeader): Record<string
 export function forwardRequest(f: ForwardRequest): Promise<ForwardOutcome> {
   const { req, res } = f;
   return new Promise((resolve) => {
+    const disconnected = {
+      error: 'CMGService_ClientDisconnected',
+      reason: 'the client went away before the answer was complete',
+    };
+    // The client may have left while the pipeline awaited (a CRL check): nothing to forward for.
+    if (res.destroyed || req.socket.destroyed) {
+      resolve({ status: 0, bytesIn: 0, bytesOut: 0, ...disconnected });
+      return;
+    }
     const body = hasBody(req.headers);
     const limit = new BodyLimit(f.maxContentLength);
     let stream: ClientHttp2Stream;
     try {
       stream = f.channel.request(channelHeaders(f), !body);
     } catch (err) {
-      // The channel closed between the choice and the request (its session refuses new streams).
+      const code = (err as { code?: string }).code ?? '';
+      // Node refuses some headers HTTP/2 cannot carry (a single-value header twice, an invalid value): the client's fault.
+      const clientFault =
+        code.startsWith('ERR_HTTP2_HEADER') ||
+        code === 'ERR_HTTP2_INVALID_HEADER_VALUE' ||
+        code === 'ERR_INVALID_CHAR';
+      const kind: RefusalKind = clientFault ? 'badRequest' : 'connectionPointFailed';
       resolve({
-        status: answerRefusal(res, 'connectionPointFailed'),
+        status: answerRefusal(res, kind, { close: body }),
         bytesIn: 0,
         bytesOut: 0,
-        error: Refusal.connectionPointFailed.code,
-        reason: `the channel to ${f.channel.label} could not take the request: ${(err as Error).message}`,
+        error: Refusal[kind].code,
+        reason: clientFault
+          ? `request headers cannot be forwarded: ${(err as Error).message}`
+          : `the channel to ${f.channel.label} could not take the request: ${(err as Error).message}`,
       });
       return;
     }
     let responded = false;
     let settled = false;
+    let bodySent = !body;
     let bytesOut = 0;
     let status = 0;
     let upstreamError: string | undefined;
+    let answerTimer: NodeJS.Timeout | undefined;
+    let idleTimer: NodeJS.Timeout | undefined;
 
     const settle = (outcome: Omit<ForwardOutcome, 'bytesIn' | 'bytesOut'>) => {
       if (settled) return;
       settled = true;
-      clearTimeout(timer);
+      clearTimeout(answerTimer);
+      clearTimeout(idleTimer);
       resolve({ ...outcome, bytesIn: limit.bytes, bytesOut });
     };
     const fail = (kind: RefusalKind, reason: string, close = false) => {
       if (settled) return;
       if (!stream.destroyed) stream.destroy();
       if (!responded && !res.headersSent && !res.destroyed) {
-        settle({ status: answerRefusal(res, kind, { close }), error: Refusal[kind].code, reason });
+        // A request body still unread leaves the connection out of step: close it after the answer.
+        settle({
+          status: answerRefusal(res, kind, { close: close || !bodySent }),
+          error: Refusal[kind].code,
+          reason,
+        });
       } else {
         // The answer had begun: cut it, so the client sees a broken answer, never a complete one.
         res.destroy();
         settle({ status, error: Refusal[kind].code, reason });
       }
     };
-    const timer = setTimeout(
-      () => fail('timeout', `the internal role did not answer within ${f.timeoutMs} ms`),
-      f.timeoutMs,
-    );
+    // Neither side may stall a request for ever: no byte either way for idleTimeoutMs while the
+    // body is uploading or the answer is streaming ends it (a client that stopped reading, a role
+    // that stopped writing). The wait for the answer to start is requestTimeoutMs instead.
+    const progress = () => {
+      clearTimeout(idleTimer);
+      if (settled || (bodySent && !responded)) return;
+      idleTimer = setTimeout(
+        () =>
+          fail(
+            'timeout',
+            responded
+              ? `the answer made no progress for ${f.idleTimeoutMs} ms`
+              : `the request body made no progress for ${f.idleTimeoutMs} ms`,
+          ),
+        f.idleTimeoutMs,
+      );
+    };
+    const startAnswerTimer = () => {
+      bodySent = true;
+      clearTimeout(idleTimer);
+      if (responded || settled) return;
+      // Counted from the end of the upload: a slow client's upload is not the role's delay.
+      answerTimer = setTimeout(
+        () => fail('timeout', `the internal role did not answer within ${f.timeoutMs} ms`),
+        f.timeoutMs,
+      );
+    };
 
     if (body) {
+      progress();
       req.pipe(limit).pipe(stream);
+      limit.on('data', progress);
+      limit.on('end', startAnswerTimer);
       limit.on('error', (err) => {
         if (err instanceof BodyTooLargeError) fail('contentTooLarge', err.message, true);
         else fail('badRequest', err.message, true);
       });
       req.on('aborted', () => {
         stream.destroy();
-        settle({
-          status: 0,
-          error: 'CMGService_ClientDisconnected',
-          reason: 'the client went away mid-request',
-        });
+        settle({ status: 0, error: disconnected.error, reason: 'the client went away mid-request' });
       });
+    } else {
+      startAnswerTimer();
     }
 
     stream.on('response', (headers) => {
       responded = true;
-      clearTimeout(timer);
+      clearTimeout(answerTimer);
       status = Number(headers[':status']);
       const code = headers[ChannelHeader.error];
       if (typeof code === 'string') upstreamError = code;
       res.writeHead(status, responseHeaders(headers));
+      // Headers now, not with the first body byte: a role that answers and then stalls is seen as such.
+      res.flushHeaders();
+      progress();
       stream.on('data', (chunk: Buffer) => {
         bytesOut += chunk.length;
+        progress();
       });
+      res.on('drain', progress);
       stream.pipe(res);
     });
     stream.on('end', () => {
@@ -175,11 +233,7 @@ export function forwardRequest(f: ForwardRequest): Promise<ForwardOutcome> {
     res.on('close', () => {
       if (!res.writableFinished && !settled) {
         stream.destroy();
-        settle({
-          status,
-          error: 'CMGService_ClientDisconnected',
-          reason: 'the client went away before the answer was complete',
-        });
+        settle({ status, ...disconnected });
       }
     });
   });

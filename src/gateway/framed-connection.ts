@@ -80,15 +80,20 @@ export function attachFramedConnection(
   });
   framers.set(parserSide, framer);
 
+  // A deadline from the head's first byte, not an inactivity timer: a client trickling one byte
+  // at a time must not hold the connection longer than headTimeoutMs.
   const armHeadTimer = () => {
-    clearTimeout(headTimer);
-    if (framer.awaitingHead) {
-      headTimer = setTimeout(
-        () => abort(`request head not complete after ${options.headTimeoutMs} ms`),
-        options.headTimeoutMs,
-      );
-      headTimer.unref();
+    if (!framer.awaitingHead) {
+      clearTimeout(headTimer);
+      headTimer = undefined;
+      return;
     }
+    if (headTimer) return;
+    headTimer = setTimeout(
+      () => abort(`request head not complete after ${options.headTimeoutMs} ms`),
+      options.headTimeoutMs,
+    );
+    headTimer.unref();
   };
   socket.on('data', (chunk: Buffer) => {
     framer.push(chunk);

@@ -314,7 +314,8 @@ export class Gateway extends EventEmitter<GatewayEvents> {
       res,
       method: entry.method,
       target: entry.target,
-      authority: req.headers.host ?? this.config.serviceName,
+      // The service name, not the client's Host: a malformed Host must not break the channel's :authority.
+      authority: this.config.serviceName,
       endpoint: ctx.route?.prefix ?? '',
       requestId: id,
       headers: forwardHeaders(req.rawHeaders, {
@@ -323,6 +324,7 @@ export class Gateway extends EventEmitter<GatewayEvents> {
       }),
       maxContentLength: ctx.maxContentLength ?? this.config.limits.defaultMaxContentLength,
       timeoutMs: this.config.limits.requestTimeoutMs,
+      idleTimeoutMs: this.config.limits.idleTimeoutMs,
     });
     Object.assign(record, outcome);
     done();

@@ -181,6 +181,14 @@ export class HttpFramer {
         `URL of ${target.length} characters; the limit is ${this.limits.maxUrlLength}`,
       );
     }
+    // Only visible ASCII in a request target (RFC 9112 3.2): llhttp would refuse the rest with a bare 400, unlogged.
+    const bad = /[^\x21-\x7e]/.exec(target);
+    if (bad) {
+      return this.refuse(
+        'invalidUrl',
+        `raw byte 0x${bad[0].charCodeAt(0).toString(16)} in the request target`,
+      );
+    }
 
     const out: string[] = [];
     const contentLengths: string[] = [];

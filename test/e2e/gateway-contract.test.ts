@@ -62,6 +62,7 @@ test.before(async () => {
         defaultMaxContentLength: 1024 * 1024,
         requestTimeoutMs: 2000,
         headersTimeoutMs: 1000,
+        idleTimeoutMs: 1500,
       },
     },
   );
@@ -161,6 +162,19 @@ test('CL+TE, duplicate Content-Length and a raw control character: 400, nothing 
     assert.equal(statusLines(text), [400], JSON.stringify(head));
     assert.ok(s.destroyed || s.readableEnded, 'the connection is closed after a framing refusal');
   }
+  assert.is(seenCount(), before);
+});
+
+test("a single-value header sent twice is the client's error: 400, nothing forwarded", async () => {
+  const before = seenCount();
+  const s = await rawConnection(w.pki, w.port);
+  s.write(
+    `GET ${MP_BASE}/CCM_System/echo HTTP/1.1\r\nHost: ${SERVICE}\r\nUser-Agent: a\r\nUser-Agent: b\r\n\r\n`,
+  );
+  const text = await readUntil(s, (t) => t.includes('\r\n\r\n'));
+  s.destroy();
+  assert.equal(statusLines(text), [400]);
+  assert.match(text, /x-cmg-error: CMGService_BadRequest/i);
   assert.is(seenCount(), before);
 });
 
@@ -320,6 +334,15 @@ test('502 when the internal role is down or its answer breaks off; 504 when it d
   );
   assert.not.match(partial, /^complete 1000000$/, 'a broken answer must not arrive complete');
 
+  const dup = await clientRequest(w.pki, {
+    port: w.port,
+    path: `${MP_BASE}/CCM_System/duplicate-header`,
+    cert: 'client',
+  });
+  assert.is(dup.status, 502, 'an answer HTTP/2 cannot carry is a 502, not a crash');
+  assert.is(dup.headers['x-cmg-error'], 'CMGService_InternalRoleFailed');
+  assert.is(w.cp.child.exitCode, null, 'the connection point is still running');
+
   const started = Date.now();
   const stall = await clientRequest(w.pki, {
     port: w.port,
@@ -330,6 +353,44 @@ test('502 when the internal role is down or its answer breaks off; 504 when it d
   assert.is(stall.status, 504);
   assert.is(stall.headers['x-cmg-error'], 'CMGService_RequestTimeout');
   assert.ok(took >= 1900 && took < 6000, `504 after requestTimeoutMs (2 s), took ${took} ms`);
+});
+
+test("a slow upload is not the role's delay (no 504); an answer that stalls after its headers is cut after idleTimeoutMs", async () => {
+  // 12 KB at about 4 KB/s: longer than requestTimeoutMs (2 s), never idle for idleTimeoutMs (1.5 s).
+  async function* slow(): AsyncGenerator<Buffer> {
+    for (let i = 0; i < 12; i++) {
+      yield Buffer.alloc(1024, 0x61 + i);
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }
+  const up = await clientRequest(w.pki, {
+    port: w.port,
+    method: 'BITS_POST',
+    path: `${MP_BASE}/CCM_System/echo/slow`,
+    headers: { 'content-length': 12 * 1024 },
+    body: slow(),
+    cert: 'client',
+  });
+  assert.is(up.status, 200);
+  assert.is((JSON.parse(up.body.toString()) as { bodyBytes: number }).bodyBytes, 12 * 1024);
+
+  const started = Date.now();
+  const stalled = await clientRequest(w.pki, {
+    port: w.port,
+    path: `${MP_BASE}/CCM_System/headers-then-stall`,
+    cert: 'client',
+  }).then(
+    (a) => `complete ${a.status} ${a.bytes}`,
+    (err: Error) => err.message,
+  );
+  const took = Date.now() - started;
+  assert.not.match(stalled, /^complete/, 'a stalled answer must not look complete');
+  assert.ok(took >= 1400 && took < 6000, `cut after ${took} ms (idleTimeoutMs 1500)`);
+  await waitUntil('the log line', () =>
+    /headers-then-stall -> 200 .*CMGService_RequestTimeout \(the answer made no progress for 1500 ms\)/.test(
+      w.gateway.log('CMGHttpHandler.log'),
+    ),
+  );
 });
 
 test('CCM_POST, BITS_POST, PROPFIND, GET, HEAD, PUT and POST on one keep-alive connection, in order', async () => {

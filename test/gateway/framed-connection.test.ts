@@ -129,4 +129,30 @@ test("a head that never completes is cut off by the framer's own timer", async (
   }
 });
 
+test('a head trickled one byte at a time is cut at its deadline, counted from its first byte', async () => {
+  const srv = await start(400);
+  try {
+    const closed = await new Promise<number>((resolve) => {
+      const t0 = Date.now();
+      const head =
+        'GET /slow HTTP/1.1\r\nHost: x\r\nX-Slow: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n\r\n';
+      let i = 0;
+      const s = connect(srv.port, '127.0.0.1');
+      const drip = setInterval(() => {
+        if (i < head.length && !s.destroyed) s.write(head[i++] as string);
+      }, 50);
+      s.on('close', () => {
+        clearInterval(drip);
+        resolve(Date.now() - t0);
+      });
+      s.on('error', () => {});
+    });
+    // Each byte comes well within 400 ms of the last: an inactivity timer would wait for the whole head (4 s).
+    assert.ok(closed >= 350 && closed < 1500, `closed after ${closed} ms`);
+    assert.match(srv.aborts.join('|'), 'request head not complete after 400 ms');
+  } finally {
+    await srv.close();
+  }
+});
+
 test.run();

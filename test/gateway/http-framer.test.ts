@@ -107,6 +107,10 @@ test('any split of the byte stream gives the same output and queue (property)', 
 
 // Heads refused before anything of them is forwarded: a synthetic request carries the refusal, in order.
 const REFUSED_HEADS: [string, string, string][] = [
+  ['a control byte in the target', `GET /a\x01b HTTP/1.1\r\n${H}\r\n`, 'invalidUrl'],
+  ['DEL in the target', `GET /a\x7fb HTTP/1.1\r\n${H}\r\n`, 'invalidUrl'],
+  ['a TAB in the target', `GET /a\tb HTTP/1.1\r\n${H}\r\n`, 'invalidUrl'],
+  ['a raw byte over 0x7f in the target', `GET /caf\xe9 HTTP/1.1\r\n${H}\r\n`, 'invalidUrl'],
   [
     'CL and TE together',
     `POST /a HTTP/1.1\r\n${H}Content-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n`,
