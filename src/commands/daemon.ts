@@ -49,6 +49,13 @@ export abstract class DaemonCommand<T extends typeof Command> extends CmgCommand
     };
     process.on('uncaughtException', crash);
     process.on('unhandledRejection', crash);
+    // SIGHUP's default is to end the process: a daemon keeps running and says what it did.
+    process.on('SIGHUP', () => void this.onReload(log));
+  }
+
+  /** SIGHUP. */
+  protected onReload(log: CmtraceLogger): void | Promise<void> {
+    log.warning('SIGHUP received: this version does not reload its certificates yet; nothing changed');
   }
 
   protected result(stoppedBy: string): DaemonResult {

@@ -31,9 +31,10 @@ const urlOf = (what: string) =>
 /** An external path prefix as clients send it: absolute, clean, no query, no encoding tricks. */
 const externalPrefix = z
   .string({ error: 'expected a URL path such as /CCM_Proxy_MutualAuth/72057594037927939/CCM_System' })
+  .max(1024, { error: 'expected at most 1024 characters' })
   .refine(
     (v) =>
-      /^\/[^?#%\\\s]*$/.test(v) &&
+      /^\/[^?#%\\\s\p{Cc}]*$/u.test(v) &&
       !v.split('/').some((s) => s === '.' || s === '..') &&
       !v.includes('//') &&
       !v.endsWith('/'),

@@ -13,6 +13,9 @@ import {
 import type { Backoff } from './backoff.js';
 import type { Forwarder } from './forwarder.js';
 
+/** How long a channel must stay up to count as healthy again (backoff reset, immediate redial after a drain). */
+const STABLE_MS = 10_000;
+
 export interface SlotOptions {
   host: string;
   port: number;
@@ -49,6 +52,7 @@ export class ChannelSlot extends EventEmitter<SlotEvents> {
   private cleanGoaway = false;
   private refused = false;
   private isUp = false;
+  private upAt = 0;
 
   constructor(private readonly options: SlotOptions) {
     super();
@@ -114,7 +118,7 @@ export class ChannelSlot extends EventEmitter<SlotEvents> {
     session.on('error', (err) => this.fail(socket, `channel error: ${err.message}`));
     session.on('goaway', (code: number, _last: number, data?: Buffer) => {
       const said = data && data.length > 0 ? `: ${data.toString('utf8')}` : '';
-      if (code === constants.NGHTTP2_REFUSED_STREAM && !this.isUp) {
+      if (code === constants.NGHTTP2_REFUSED_STREAM) {
         this.refused = true;
         this.downReason = `the gateway refused this connection point${said}`;
       } else {
@@ -133,11 +137,18 @@ export class ChannelSlot extends EventEmitter<SlotEvents> {
     stream.write(encodeControl(this.options.manifest()));
     socket.setTimeout(0);
     this.isUp = true;
-    this.options.backoff.reset();
+    this.upAt = Date.now();
     this.heartbeat = new Heartbeat({
       intervalMs: this.options.heartbeatMs,
       ping: (done) => {
-        if (!this.session?.ping((err) => done(err))) done(new Error('the channel cannot send a ping'));
+        const session = this.session;
+        let sent = false;
+        try {
+          sent = session !== undefined && !session.destroyed && session.ping((err) => done(err));
+        } catch {
+          // the session went between its close and its socket's
+        }
+        if (!sent) done(new Error('the channel cannot send a ping'));
       },
       onDead: (reason) => this.fail(socket, reason),
     });
@@ -164,7 +175,11 @@ export class ChannelSlot extends EventEmitter<SlotEvents> {
     const wasUp = this.isUp;
     this.isUp = false;
     if (this.stopped) return;
-    const retryMs = this.cleanGoaway && wasUp ? 0 : this.options.backoff.next();
+    // Only a channel that stayed up a while resets the backoff or earns an immediate redial: one the
+    // gateway ends at once (a refused manifest, a crash loop) must not be dialed again in a tight loop.
+    const stable = wasUp && Date.now() - this.upAt >= STABLE_MS;
+    if (stable) this.options.backoff.reset();
+    const retryMs = this.cleanGoaway && stable ? 0 : this.options.backoff.next();
     this.emit('down', {
       gateway: this.gateway,
       reason:

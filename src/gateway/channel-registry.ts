@@ -42,32 +42,45 @@ export class ChannelRegistry extends EventEmitter<RegistryEvents> {
   }
 
   private publish(channel: GatewayChannel, endpoints: ManifestEndpoint[]): void {
+    const site = channel.identity.site;
     for (const e of endpoints) {
-      let route = this.routes.match(e.external)?.value;
-      if (!route || route.prefix.toLowerCase() !== e.external.toLowerCase()) {
+      // A prefix belongs to the site that published it first, and so does everything under it and
+      // above it: another site's connection point must not take its traffic, not even by
+      // publishing a longer (or shorter) prefix that longest-match routing would prefer.
+      const owner = this.ownerOf(e.external, site);
+      if (owner) {
+        this.emit('conflict', { channel, prefix: e.external, site: owner });
+        continue;
+      }
+      let route = this.routes.get(e.external);
+      if (!route) {
         route = {
           prefix: e.external,
-          site: channel.identity.site,
+          site,
           maxContentLength: e.maxContentLength,
           channels: new Set(),
           turn: 0,
         };
         this.routes.set(e.external, route);
       }
-      if (route.site !== channel.identity.site) {
-        // A prefix belongs to the site that published it first: another site's connection point must not take its traffic.
-        this.emit('conflict', { channel, prefix: e.external, site: route.site });
-        continue;
-      }
       route.maxContentLength = e.maxContentLength;
       route.channels.add(channel);
     }
   }
 
-  private withdraw(channel: GatewayChannel, endpoints: ManifestEndpoint[]): void {
-    for (const e of endpoints) {
-      this.routes.match(e.external)?.value.channels.delete(channel);
+  /** Another site whose prefix equals, contains or lies under `prefix`, if any. */
+  private ownerOf(prefix: string, site: string): string | undefined {
+    const p = prefix.toLowerCase();
+    for (const { prefix: other, value } of this.routes.values()) {
+      if (value.site === site) continue;
+      const o = other.toLowerCase();
+      if (o === p || p.startsWith(`${o}/`) || o.startsWith(`${p}/`)) return value.site;
     }
+    return undefined;
+  }
+
+  private withdraw(channel: GatewayChannel, endpoints: ManifestEndpoint[]): void {
+    for (const e of endpoints) this.routes.get(e.external)?.channels.delete(channel);
   }
 
   /** A usable channel for the route, or undefined when none can take a request now. */

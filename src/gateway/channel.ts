@@ -82,7 +82,7 @@ export class GatewayChannel extends EventEmitter {
     const lines = new LineSplitter((line) => {
       const parsed = parseControl(line);
       if (!parsed.ok) {
-        this.close(parsed.reason);
+        this.refuse(parsed.reason);
         return;
       }
       const msg = parsed.message;
@@ -103,7 +103,7 @@ export class GatewayChannel extends EventEmitter {
       }
     });
     control.on('data', (chunk: string) => {
-      if (!lines.push(chunk)) this.close('control message longer than the limit');
+      if (!lines.push(chunk)) this.refuse('control message longer than the limit');
     });
     control.on('response', (headers) => {
       if (headers[':status'] !== 200) this.close(`control stream answered ${headers[':status']}`);
@@ -124,7 +124,13 @@ export class GatewayChannel extends EventEmitter {
     this.heartbeat = new Heartbeat({
       intervalMs,
       ping: (done) => {
-        if (!this.session.ping((err) => done(err))) done(new Error('too many pings outstanding'));
+        let sent = false;
+        try {
+          sent = !this.session.destroyed && this.session.ping((err) => done(err));
+        } catch {
+          // the session went between two events
+        }
+        if (!sent) done(new Error('the channel cannot send a ping'));
       },
       onDead: (reason) => this.destroy(reason),
       ...(this.options.timers ? { timers: this.options.timers } : {}),
@@ -153,6 +159,21 @@ export class GatewayChannel extends EventEmitter {
 
   private closeIfIdle(): void {
     if (this.state === 'draining' && this.inFlight === 0) this.close(this.closeReason ?? 'drained');
+  }
+
+  /**
+   * Ends the channel for something the connection point sent: GOAWAY with
+   * REFUSED_STREAM and the reason as debug data, so that it logs why and backs
+   * off instead of reconnecting at once.
+   */
+  refuse(reason: string): void {
+    if (this.state === 'closed') return;
+    try {
+      this.session.goaway(constants.NGHTTP2_REFUSED_STREAM, 0, Buffer.from(reason.slice(0, 1000)));
+    } catch {
+      // the session is already going
+    }
+    this.close(reason);
   }
 
   /** Clean close: GOAWAY, streams in flight finish. */

@@ -21,6 +21,15 @@ export class PrefixRouter<T> {
     this.routes.set(PrefixRouter.key(prefix), { prefix, value });
   }
 
+  /** The route published under exactly this prefix (ignoring case). */
+  get(prefix: string): T | undefined {
+    return this.routes.get(PrefixRouter.key(prefix))?.value;
+  }
+
+  values(): IterableIterator<{ prefix: string; value: T }> {
+    return this.routes.values();
+  }
+
   delete(prefix: string): boolean {
     return this.routes.delete(PrefixRouter.key(prefix));
   }

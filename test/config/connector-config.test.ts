@@ -511,6 +511,7 @@ test('endpoint external with ".." segment, trailing slash and other unclean path
     '/CCM_System?x=1',
     '/CCM\\System',
     '/',
+    '/CCM\u0001System',
   ];
   const config = minimalConnector();
   config['endpoints'] = bad.map((external) => ({ external, internal: 'https://mp01/CCM_System' }));
@@ -522,6 +523,13 @@ test('endpoint external with ".." segment, trailing slash and other unclean path
     assertAt(issue, where(text, '"external"', i + 1));
   }
   assert.match(issueAt(err, 'endpoints[0].external').message, /"\.\." segments/);
+});
+
+test('endpoint external over 1024 characters: refused, as the gateway would refuse to route it', () => {
+  const config = minimalConnector();
+  config['endpoints'] = [{ external: `/${'a'.repeat(1024)}`, internal: 'https://mp01/CCM_System' }];
+  const { err } = invalid(config, 1);
+  assert.match(issueAt(err, 'endpoints[0].external').message, /at most 1024 characters/);
 });
 
 test('endpoint internal URL must be http(s), without query or fragment', () => {

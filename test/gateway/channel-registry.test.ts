@@ -134,6 +134,23 @@ test('a prefix belongs to the site that published it first: another site publish
   assert.equal([...routeOf(r, SYSTEM).channels], [p1.channel]);
 });
 
+test("nor may another site take traffic with a longer or a shorter prefix than the owner's", () => {
+  const p1 = new FakeChannel('cp01', [{ external: SYSTEM }], 'P01');
+  const p2 = new FakeChannel(
+    'cp02',
+    [{ external: `${SYSTEM}/request` }, { external: '/CCM_Proxy_MutualAuth' }],
+    'P02',
+  );
+  const r = new ChannelRegistry();
+  const conflicts: string[] = [];
+  r.on('conflict', (c) => conflicts.push(c.prefix));
+  r.add(p1.channel);
+  r.add(p2.channel);
+  assert.equal(conflicts, [`${SYSTEM}/request`, '/CCM_Proxy_MutualAuth']);
+  assert.equal(r.routes.match(`${SYSTEM}/request`)?.value.site, 'P01');
+  assert.is(r.routes.size, 1);
+});
+
 test('within one connection point, pick() takes the channel with the fewest requests in flight', () => {
   const a = new FakeChannel('cp01', [{ external: SYSTEM }]);
   const b = new FakeChannel('cp01', [{ external: SYSTEM }]);
