@@ -1,48 +1,55 @@
 import { Flags } from '@oclif/core';
 import type { ConnectorConfig } from '../config/connector.js';
-import { DaemonCommand, type DaemonResult, STOP_GRACE_MS } from './daemon.js';
+import { DaemonCommand, type DaemonResult, daemonFlags } from './daemon.js';
 
 export default class Connect extends DaemonCommand<typeof Connect> {
   static override summary =
     'Run one connection point (dials out to every gateway instance) until SIGTERM or SIGINT';
   static override description =
-    'Keeps connectionsPerInstance channels to every port in gateway.ports, publishes its endpoints (explicit ones and ' +
-    'those of its roles), and forwards each request to its internal URL over keep-alive pools. Logs to ' +
-    'SMS_CLOUD_PROXYCONNECTOR.log in logDir. SIGTERM or SIGINT: the gateways stop sending requests, those in flight ' +
-    'finish, exit 0.';
-  static override examples = ['<%= config.bin %> connect --config /etc/cmg/connector.json'];
+    'Keeps connectionsPerInstance channels to every port in gateway.ports (through gateway.proxy with HTTP CONNECT ' +
+    'when set), publishes its endpoints (explicit ones and those of its roles), and forwards each request to its ' +
+    'internal URL over keep-alive pools. Logs to SMS_CLOUD_PROXYCONNECTOR.log in logDir; serves /healthz, /readyz, ' +
+    '/metrics and /status on admin.host:admin.port. SIGHUP reloads its certificate and trusted roots; SIGTERM or ' +
+    'SIGINT: the gateways stop sending requests, those in flight finish within drainSeconds, exit 0.';
+  static override examples = [
+    '<%= config.bin %> connect --config /etc/cmg/connector.json',
+    '<%= config.bin %> connect --config /etc/cmg/connector.json --print-systemd-unit > /etc/systemd/system/cmg-connector.service',
+  ];
   static override flags = {
     config: Flags.string({
       char: 'c',
       description: 'the connection point config file (JSON or YAML)',
       required: true,
     }),
+    ...daemonFlags,
   };
 
-  async run(): Promise<DaemonResult> {
+  async run(): Promise<DaemonResult | string> {
     const config = this.loadConfig(this.flags.config, 'connector').config as ConnectorConfig;
-    const [{ Connector }, { logConnectorEvents }] = await Promise.all([
-      import('../connector/connector.js'),
-      import('../connector/logging.js'),
-    ]);
-    const connector = await Connector.create(config, this.config.version);
-    const log = logConnectorEvents(connector, (file, component) =>
+    if (this.flags['print-systemd-unit']) {
+      return this.systemdUnit(
+        'connect',
+        config.source,
+        `cmg connection point for site ${config.siteCode.toUpperCase()}`,
+        config.logDir,
+        this.flags.user,
+        config.drainSeconds,
+        config.tls.kind === 'pfx' ? config.tls.passphraseEnv : undefined,
+      );
+    }
+    const { ConnectorDaemon } = await import('../connector/daemon.js');
+    const daemon = await ConnectorDaemon.create(config, this.config.version, (file, component) =>
       this.openLog(config.logDir, file, component),
     );
-    this.logCrashes(log);
+    this.logCrashes(daemon.log, () => daemon.reload());
     const stopped = this.untilStopped();
-    const { site, id } = connector.identity;
-    log.info(
-      `connection point ${site}/${id} starting: ${config.connectionsPerInstance} channels to each of ${config.gateway.ports.map((p) => `${config.gateway.host}:${p}`).join(', ')}; ${connector.manifest().endpoints.length} endpoints`,
-    );
-    connector.start();
+    const { admin } = await daemon.start();
+    const { site, id } = daemon.connector.identity;
     this.note(
-      `cmg connect: connection point ${site}/${id} dialing ${config.gateway.host} ports ${config.gateway.ports.join(', ')}; logs in ${config.logDir}`,
+      `cmg connect: connection point ${site}/${id} dialing ${config.gateway.host} ports ${config.gateway.ports.join(', ')}, admin on ${admin}; logs in ${config.logDir}`,
     );
     const signal = await stopped;
-    log.info(`${signal}: draining`);
-    await connector.stop(STOP_GRACE_MS);
-    log.info('stopped');
+    await daemon.stop(signal);
     return this.result(signal);
   }
 }

@@ -3,6 +3,7 @@ import { loadConfigFile } from './load.js';
 import {
   adminEndpoint,
   type ConfigContext,
+  drainSeconds,
   fileList,
   host,
   intRange,
@@ -12,6 +13,7 @@ import {
   serverName,
   siteCode,
   tlsMaterial,
+  trafficReportSeconds,
   urlString,
 } from './schema-parts.js';
 
@@ -116,6 +118,8 @@ export function connectorSchema(ctx: ConfigContext) {
       internalCaFiles: fileList(ctx).default([]),
       admin: adminEndpoint(9444),
       logDir: logDir(ctx),
+      drainSeconds,
+      trafficReportSeconds,
     })
     .refine((c) => c.endpoints.length + c.roles.length > 0, {
       error: 'nothing to publish: give at least one entry in endpoints or roles',

@@ -3,6 +3,7 @@ import { loadConfigFile } from './load.js';
 import {
   adminEndpoint,
   type ConfigContext,
+  drainSeconds,
   fileList,
   host,
   hostname,
@@ -14,6 +15,7 @@ import {
   siteCode,
   siteCodeKey,
   tlsMaterial,
+  trafficReportSeconds,
 } from './schema-parts.js';
 
 const ADMIN_PORT = 9443;
@@ -65,6 +67,8 @@ export function gatewaySchema(ctx: ConfigContext) {
         .prefault({}),
       admin: adminEndpoint(ADMIN_PORT),
       logDir: logDir(ctx),
+      drainSeconds,
+      trafficReportSeconds,
     })
     .refine((c) => c.channel.port === undefined || c.channel.port !== c.listen.port || c.listen.port === 0, {
       path: ['channel', 'port'],

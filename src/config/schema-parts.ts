@@ -270,3 +270,9 @@ export function siteCodeKey(v: unknown): string | undefined {
   const parsed = siteCode.safeParse(v);
   return parsed.success ? parsed.data : undefined;
 }
+
+/** How long a stopping daemon lets requests in flight finish (SIGTERM/SIGINT). */
+export const drainSeconds = intRange(0, 3600).default(30);
+
+/** How often the daemons log per-endpoint traffic, as the original's five-minute reports. */
+export const trafficReportSeconds = intRange(1, 86400).default(300);

@@ -1,5 +1,7 @@
 import { EventEmitter } from 'node:events';
+import { request as httpRequest } from 'node:http';
 import { constants, createServer, type ServerHttp2Session, type ServerHttp2Stream } from 'node:http2';
+import type { Duplex } from 'node:stream';
 import { type TLSSocket, connect as tlsConnect } from 'node:tls';
 import { encodeControl, type Manifest } from '../channel/control.js';
 import { Heartbeat } from '../channel/heartbeat.js';
@@ -21,7 +23,10 @@ export interface SlotOptions {
   port: number;
   /** Which of the `connectionsPerInstance` channels to this port. */
   index: number;
-  tls: { cert: string; key: string; ca?: string[] | undefined; servername: string };
+  /** Read at each dial, so that a reload (SIGHUP) applies to the next channel. */
+  tls: () => { cert: string; key: string; ca?: string[] | undefined; servername: string };
+  /** `http://host:port` of an outbound web proxy: the channel is tunnelled with CONNECT. */
+  proxy?: string | undefined;
   manifest: () => Manifest;
   forwarder: Forwarder;
   heartbeatMs: number;
@@ -53,6 +58,10 @@ export class ChannelSlot extends EventEmitter<SlotEvents> {
   private refused = false;
   private isUp = false;
   private upAt = 0;
+  private state: 'connecting' | 'waiting' | 'stopped' = 'connecting';
+  private instance: string | undefined;
+  private lastError: string | undefined;
+  reconnects = 0;
 
   constructor(private readonly options: SlotOptions) {
     super();
@@ -75,10 +84,49 @@ export class ChannelSlot extends EventEmitter<SlotEvents> {
     this.downReason = undefined;
     this.cleanGoaway = false;
     this.refused = false;
-    const { tls } = this.options;
+    this.state = 'connecting';
+    const proxy = this.options.proxy;
+    if (!proxy) {
+      this.startTls(undefined);
+      return;
+    }
+    // The original's TCP-TLS channel could not cross a web proxy; this one tunnels through HTTP CONNECT.
+    const u = new URL(proxy);
+    const target = `${this.options.host}:${this.options.port}`;
+    const timeoutMs = this.options.connectTimeoutMs ?? 10_000;
+    const req = httpRequest({
+      host: u.hostname,
+      port: Number(u.port),
+      method: 'CONNECT',
+      path: target,
+      headers: { host: target },
+      timeout: timeoutMs,
+    });
+    req.once('connect', (res, raw) => {
+      if (res.statusCode !== 200) {
+        raw.destroy();
+        this.notConnected(
+          `the proxy ${u.host} answered ${res.statusCode} ${res.statusMessage ?? ''} to CONNECT ${target}`,
+        );
+        return;
+      }
+      this.startTls(raw);
+    });
+    req.once('timeout', () => req.destroy(new Error(`no answer to CONNECT within ${timeoutMs} ms`)));
+    req.once('error', (err: Error & { code?: string }) =>
+      this.notConnected(`the proxy ${u.host} failed: ${err.code ? `${err.code}: ` : ''}${err.message}`),
+    );
+    req.end();
+  }
+
+  private startTls(raw: Duplex | undefined): void {
+    if (this.stopped) {
+      raw?.destroy();
+      return;
+    }
+    const tls = this.options.tls();
     const socket = tlsConnect({
-      host: this.options.host,
-      port: this.options.port,
+      ...(raw ? { socket: raw } : { host: this.options.host, port: this.options.port }),
       servername: tls.servername,
       cert: tls.cert,
       key: tls.key,
@@ -93,7 +141,10 @@ export class ChannelSlot extends EventEmitter<SlotEvents> {
     socket.on('error', (err: Error & { code?: string }) =>
       this.fail(socket, err.code ? `${err.code}: ${err.message}` : err.message),
     );
-    socket.on('close', () => this.down(socket));
+    socket.on('close', () => {
+      raw?.destroy();
+      this.down(socket);
+    });
     socket.once('secureConnect', () => {
       if (socket.alpnProtocol !== CHANNEL_ALPN) {
         this.fail(
@@ -113,10 +164,17 @@ export class ChannelSlot extends EventEmitter<SlotEvents> {
     });
   }
 
+  /** The dial failed before any TLS socket existed (the proxy): retry as for a closed channel. */
+  private notConnected(reason: string): void {
+    this.downReason = reason;
+    this.retryLater(false);
+  }
+
   private onSession(socket: TLSSocket, session: ServerHttp2Session): void {
     this.session = session;
     session.on('error', (err) => this.fail(socket, `channel error: ${err.message}`));
     session.on('goaway', (code: number, _last: number, data?: Buffer) => {
+      if (this.refused) return; // a refusal's reason stands; a GOAWAY that may follow it says less
       const said = data && data.length > 0 ? `: ${data.toString('utf8')}` : '';
       if (code === constants.NGHTTP2_REFUSED_STREAM) {
         this.refused = true;
@@ -138,6 +196,7 @@ export class ChannelSlot extends EventEmitter<SlotEvents> {
     socket.setTimeout(0);
     this.isUp = true;
     this.upAt = Date.now();
+    this.instance = instance;
     this.heartbeat = new Heartbeat({
       intervalMs: this.options.heartbeatMs,
       ping: (done) => {
@@ -174,21 +233,44 @@ export class ChannelSlot extends EventEmitter<SlotEvents> {
     this.control = undefined;
     const wasUp = this.isUp;
     this.isUp = false;
+    this.retryLater(wasUp);
+  }
+
+  private retryLater(wasUp: boolean): void {
     if (this.stopped) return;
     // Only a channel that stayed up a while resets the backoff or earns an immediate redial: one the
     // gateway ends at once (a refused manifest, a crash loop) must not be dialed again in a tight loop.
     const stable = wasUp && Date.now() - this.upAt >= STABLE_MS;
     if (stable) this.options.backoff.reset();
     const retryMs = this.cleanGoaway && stable ? 0 : this.options.backoff.next();
-    this.emit('down', {
-      gateway: this.gateway,
-      reason:
-        this.downReason ??
-        (wasUp ? 'the gateway closed the connection' : 'the connection closed before the channel was up'),
-      retryMs,
-      refused: this.refused,
-    });
+    this.state = 'waiting';
+    this.reconnects++;
+    this.lastError =
+      this.downReason ??
+      (wasUp ? 'the gateway closed the connection' : 'the connection closed before the channel was up');
+    this.emit('down', { gateway: this.gateway, reason: this.lastError, retryMs, refused: this.refused });
     this.retry = setTimeout(() => this.dial(), retryMs);
+  }
+
+  /** What /status shows of this slot. */
+  describe(): {
+    gateway: string;
+    index: number;
+    state: string;
+    upSeconds: number | null;
+    reconnects: number;
+    lastError: string | null;
+    gatewayInstance: string | null;
+  } {
+    return {
+      gateway: this.gateway,
+      index: this.options.index,
+      state: this.isUp ? 'up' : this.state,
+      upSeconds: this.isUp ? Math.round((Date.now() - this.upAt) / 1000) : null,
+      reconnects: this.reconnects,
+      lastError: this.lastError ?? null,
+      gatewayInstance: this.instance ?? null,
+    };
   }
 
   /** Tells the gateway this channel is going (it stops sending requests), then ends it when its streams are done. */
@@ -199,6 +281,7 @@ export class ChannelSlot extends EventEmitter<SlotEvents> {
   /** Closes the channel: GOAWAY, then the socket; no reconnect. */
   stop(): void {
     this.stopped = true;
+    this.state = 'stopped';
     clearTimeout(this.retry);
     this.heartbeat?.stop();
     this.control?.end();

@@ -22,20 +22,76 @@ export interface ConnectorEvents {
 /** Backoff between attempts to dial a gateway port: from half a second up to half a minute. */
 const BACKOFF = { baseMs: 500, maxMs: 30_000 };
 
+/** Everything the connection point reads from certificate files: what SIGHUP reloads as one piece. */
+export interface ConnectorMaterial {
+  identity: ConnectionPointIdentity;
+  subject: string;
+  thumbprint: string;
+  notAfter: Date;
+  /** Its own certificate and key, and the roots that verify the gateway (absent: the system's). */
+  tls: { cert: string; key: string; ca?: string[] | undefined };
+  /** Roots that verify internal roles (absent: the system's). */
+  internalCa: string[] | undefined;
+}
+
+/**
+ * Reads the connection point's certificate material and checks it against
+ * its config: a certificate whose site is not `siteCode` (or that names no
+ * connection point) is refused, at start and at reload alike.
+ */
+export async function loadConnectorMaterial(
+  config: ConnectorConfig,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<ConnectorMaterial> {
+  const own = await loadTlsIdentity(config.tls, env);
+  const identity = connectionPointIdentity(own.leaf);
+  const certFile = config.tls.kind === 'pem' ? config.tls.certFile : config.tls.pfxFile;
+  if (!identity || identity.site !== config.siteCode.toUpperCase()) {
+    throw new ConfigError(
+      config.source,
+      [
+        {
+          path: 'siteCode',
+          message: identity
+            ? `is ${config.siteCode.toUpperCase()}, but the certificate ${certFile} is for site ${identity.site} (${own.leaf.subject})`
+            : `the certificate ${certFile} (${own.leaf.subject}) has no urn:cmg:site:<SITE>:connection-point:<ID> name`,
+        },
+      ],
+      {
+        hint: identity
+          ? 'Use the certificate issued for this site, or correct siteCode.'
+          : 'Issue a connection point certificate with: cmg certs issue --profile connection-point ...',
+      },
+    );
+  }
+  const [gatewayCas, internalCas] = await Promise.all([
+    config.gateway.caFiles ? readCertificates(config.gateway.caFiles) : Promise.resolve(undefined),
+    config.internalCaFiles.length > 0 ? readCertificates(config.internalCaFiles) : Promise.resolve(undefined),
+  ]);
+  return {
+    identity,
+    subject: own.leaf.subject,
+    thumbprint: own.leaf.thumbprint,
+    notAfter: own.leaf.notAfter,
+    tls: { ...secureContextOf(own), ca: gatewayCas?.map((c) => c.toPem()) },
+    internalCa: internalCas?.map((c) => c.toPem()),
+  };
+}
+
 /**
  * One connection point: `connectionsPerInstance` channels to every gateway
  * port, one forwarder behind them. Its identity (site and id) comes from its
- * own certificate; a config whose siteCode differs is refused at start.
+ * own certificate.
  */
 export class Connector extends EventEmitter<ConnectorEvents> {
-  private readonly slots: ChannelSlot[] = [];
+  readonly slots: ChannelSlot[] = [];
   private serial = 0;
+  readonly startedAt = Date.now();
 
   private constructor(
     readonly config: ConnectorConfig,
-    readonly identity: ConnectionPointIdentity,
-    private readonly forwarder: Forwarder,
-    private readonly tls: { cert: string; key: string; ca?: string[] | undefined },
+    private material: ConnectorMaterial,
+    readonly forwarder: Forwarder,
     readonly version: string,
   ) {
     super();
@@ -44,58 +100,40 @@ export class Connector extends EventEmitter<ConnectorEvents> {
   }
 
   static async create(config: ConnectorConfig, version: string, env = process.env): Promise<Connector> {
-    if (config.gateway.proxy !== undefined) {
-      // Accepting the key and dialing direct would quietly bypass the proxy an admin asked for.
-      throw new ConfigError(
-        config.source,
-        [
-          {
-            path: 'gateway.proxy',
-            message: 'outbound proxy support is not in this version of cmg connect yet',
-          },
-        ],
-        { hint: 'Remove gateway.proxy and allow the connection point to reach the gateway ports directly.' },
-      );
-    }
-    const own = await loadTlsIdentity(config.tls, env);
-    const identity = connectionPointIdentity(own.leaf);
-    const certFile = config.tls.kind === 'pem' ? config.tls.certFile : config.tls.pfxFile;
-    if (!identity || identity.site !== config.siteCode.toUpperCase()) {
-      throw new ConfigError(
-        config.source,
-        [
-          {
-            path: 'siteCode',
-            message: identity
-              ? `is ${config.siteCode.toUpperCase()}, but the certificate ${certFile} is for site ${identity.site} (${own.leaf.subject})`
-              : `the certificate ${certFile} (${own.leaf.subject}) has no urn:cmg:site:<SITE>:connection-point:<ID> name`,
-          },
-        ],
-        {
-          hint: identity
-            ? 'Use the certificate issued for this site, or correct siteCode.'
-            : 'Issue a connection point certificate with: cmg certs issue --profile connection-point ...',
-        },
-      );
-    }
-    const [gatewayCas, internalCas] = await Promise.all([
-      config.gateway.caFiles ? readCertificates(config.gateway.caFiles) : Promise.resolve(undefined),
-      config.internalCaFiles.length > 0
-        ? readCertificates(config.internalCaFiles)
-        : Promise.resolve(undefined),
-    ]);
+    const material = await loadConnectorMaterial(config, env);
+    const { identity } = material;
     const forwarder = new Forwarder({
       endpoints: publishedEndpoints(config),
-      ca: internalCas?.map((c) => c.toPem()),
+      ca: material.internalCa,
       via: `${identity.id}.${identity.site}.cmg`,
     });
-    return new Connector(
-      config,
-      identity,
-      forwarder,
-      { ...secureContextOf(own), ca: gatewayCas?.map((c) => c.toPem()) },
-      version,
-    );
+    return new Connector(config, material, forwarder, version);
+  }
+
+  get identity(): ConnectionPointIdentity {
+    return this.material.identity;
+  }
+
+  get certificate(): { subject: string; thumbprint: string; notAfter: string } {
+    const m = this.material;
+    return { subject: m.subject, thumbprint: m.thumbprint, notAfter: m.notAfter.toISOString() };
+  }
+
+  /**
+   * New certificate material (SIGHUP): the next channels dial with it and new
+   * internal requests verify with it; channels already up stay up. The
+   * identity must stay the same: another site or id would need new channels
+   * everywhere, which is a restart.
+   */
+  reload(material: ConnectorMaterial): void {
+    const { site, id } = material.identity;
+    if (site !== this.identity.site || id !== this.identity.id) {
+      throw new Error(
+        `the new certificate is for ${site}/${id}, not ${this.identity.site}/${this.identity.id}: restart the connection point to change its identity`,
+      );
+    }
+    this.material = material;
+    this.forwarder.setCa(material.internalCa);
   }
 
   manifest(): Manifest {
@@ -121,7 +159,8 @@ export class Connector extends EventEmitter<ConnectorEvents> {
           host: gateway.host,
           port,
           index,
-          tls: { ...this.tls, servername: gateway.serverName },
+          tls: () => ({ ...this.material.tls, servername: gateway.serverName }),
+          proxy: gateway.proxy,
           manifest: () => this.manifest(),
           forwarder: this.forwarder,
           heartbeatMs: this.config.heartbeatSeconds * 1000,
@@ -139,7 +178,11 @@ export class Connector extends EventEmitter<ConnectorEvents> {
     return this.slots.filter((s) => s.up).length;
   }
 
-  /** Drains: the gateways stop sending new requests, those in flight finish (within graceMs), then the channels close. */
+  /**
+   * Drains: tells every gateway to stop sending requests on its channels,
+   * lets the requests in flight finish (within graceMs) so the gateways'
+   * streams complete first, then closes the channels.
+   */
   async stop(graceMs: number): Promise<void> {
     for (const slot of this.slots) slot.drain('the connection point is stopping');
     const deadline = Date.now() + graceMs;

@@ -6,10 +6,15 @@ import { Agent } from 'undici';
 import { isHopByHop } from '../channel/hop-by-hop.js';
 import { restAfterPrefix } from '../channel/paths.js';
 import { ChannelHeader, ConnectorErrorCode, isChannelHeader } from '../channel/protocol.js';
+import { Recent, TrafficStats } from '../telemetry/traffic.js';
 import type { PublishedEndpoint } from './endpoints.js';
 
 export interface ForwardRecord {
   requestId: string;
+  /** The published prefix, or NOT_PUBLISHED. */
+  endpoint: string;
+  bytesIn: number;
+  bytesOut: number;
   method: string;
   internalUrl: string;
   status: number;
@@ -52,6 +57,9 @@ function respond(
   }
 }
 
+/** The endpoint of a request whose prefix this connection point does not publish (the gateway's view was stale). */
+export const NOT_PUBLISHED = '(not published)';
+
 interface Target {
   origin: string;
   basePath: string;
@@ -65,9 +73,11 @@ interface Target {
  * point serve far more clients than the original's one connection per client.
  */
 export class Forwarder extends EventEmitter<ForwarderEvents> {
-  private readonly agent: Agent;
+  private agent: Agent;
   private readonly byPrefix = new Map<string, { endpoint: PublishedEndpoint; target: Target }>();
   inFlight = 0;
+  readonly traffic = new TrafficStats();
+  readonly recentErrors = new Recent<ForwardRecord & { at: string }>(20);
 
   constructor(private readonly options: ForwarderOptions) {
     super();
@@ -78,14 +88,33 @@ export class Forwarder extends EventEmitter<ForwarderEvents> {
         target: { origin: u.origin, basePath: u.pathname.replace(/\/+$/, '') },
       });
     }
-    this.agent = new Agent({
-      ...(options.ca ? { connect: { ca: options.ca } } : {}),
+    this.agent = Forwarder.agentFor(options.ca);
+  }
+
+  private static agentFor(ca: string[] | undefined): Agent {
+    return new Agent({
+      ...(ca ? { connect: { ca } } : {}),
       keepAliveTimeout: 30_000,
       // The gateway times requests out (requestTimeoutMs) and resets the stream, which aborts ours;
       // notification requests are held open on purpose, so no timer of our own cuts them short.
       headersTimeout: 0,
       bodyTimeout: 0,
     });
+  }
+
+  /** New internal roots (SIGHUP): new requests use a new pool; the old one closes once its requests are done. */
+  setCa(ca: string[] | undefined): void {
+    const old = this.agent;
+    this.agent = Forwarder.agentFor(ca);
+    void old.close().catch(() => undefined);
+  }
+
+  /** The mappings, for /status: external prefix -> internal URL. */
+  mappings(): { external: string; internal: string }[] {
+    return [...this.byPrefix.values()].map((m) => ({
+      external: m.endpoint.external,
+      internal: m.endpoint.internal,
+    }));
   }
 
   async close(): Promise<void> {
@@ -100,9 +129,25 @@ export class Forwarder extends EventEmitter<ForwarderEvents> {
     const prefix = String(headers[ChannelHeader.endpoint] ?? '').toLowerCase();
     const mapping = this.byPrefix.get(prefix);
     const rest = mapping ? restAfterPrefix(rawPath, mapping.endpoint.external) : undefined;
-    const record: ForwardRecord = { requestId, method, internalUrl: '', status: 0, ms: 0 };
+    const record: ForwardRecord = {
+      requestId,
+      endpoint: mapping?.endpoint.external ?? NOT_PUBLISHED,
+      method,
+      internalUrl: '',
+      status: 0,
+      ms: 0,
+      bytesIn: 0,
+      bytesOut: 0,
+    };
+    this.traffic.begin(record.endpoint);
     const finish = () => {
       record.ms = Math.round((performance.now() - started) * 10) / 10;
+      this.traffic.end(record.endpoint, {
+        failed: record.error !== undefined || record.status >= 500,
+        bytesIn: record.bytesIn,
+        bytesOut: record.bytesOut,
+      });
+      if (record.error) this.recentErrors.push({ at: new Date().toISOString(), ...record });
       this.emit('forwarded', record);
     };
     stream.on('error', () => undefined);
@@ -137,6 +182,11 @@ export class Forwarder extends EventEmitter<ForwarderEvents> {
     if (!stream.endAfterHeaders) {
       // Not the HTTP/2 stream itself: undici destroys a request body when the request ends, and this stream carries the answer too.
       body = new PassThrough();
+      // Counted on the channel stream, which pipe() already reads: a 'data' listener on the body
+      // itself would start it flowing before undici reads it, and the bytes would be lost.
+      stream.on('data', (c: Buffer) => {
+        record.bytesIn += c.length;
+      });
       stream.pipe(body);
     }
     let answered = false;
@@ -191,6 +241,9 @@ export class Forwarder extends EventEmitter<ForwarderEvents> {
               failed(`the internal role's answer headers cannot be forwarded: ${sent.message}`);
             return;
           }
+          answer.body.on('data', (c: Buffer) => {
+            record.bytesOut += c.length;
+          });
           try {
             await pipeline(answer.body, stream);
           } catch (err) {

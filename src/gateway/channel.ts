@@ -138,11 +138,20 @@ export class GatewayChannel extends EventEmitter {
     this.heartbeat.start();
   }
 
+  /**
+   * No new requests on this channel (GOAWAY); those in flight finish, then it
+   * closes. The gateway's own timeouts bound how long that takes.
+   */
   private setDraining(reason: string): void {
     if (this.state === 'closed' || this.state === 'draining') return;
     this.state = 'draining';
     this.closeReason = reason;
     this.emit('drain', reason);
+    try {
+      this.session.close();
+    } catch {
+      // already closing
+    }
     this.closeIfIdle();
   }
 
@@ -158,7 +167,9 @@ export class GatewayChannel extends EventEmitter {
   }
 
   private closeIfIdle(): void {
-    if (this.state === 'draining' && this.inFlight === 0) this.close(this.closeReason ?? 'drained');
+    if (this.state !== 'draining' || this.inFlight > 0) return;
+    // The control stream never ends on its own: once the requests are done, the channel goes (after a moment for the GOAWAY to leave).
+    setTimeout(() => this.destroy(this.closeReason ?? 'drained'), 100).unref();
   }
 
   /**
@@ -176,17 +187,9 @@ export class GatewayChannel extends EventEmitter {
     this.close(reason);
   }
 
-  /** Clean close: GOAWAY, streams in flight finish. */
+  /** Clean close: GOAWAY, streams in flight finish, then the channel closes. */
   close(reason: string): void {
-    if (this.state === 'closed') return;
-    this.closeReason ??= reason;
-    if (this.state !== 'draining') {
-      this.state = 'draining';
-      this.emit('drain', reason);
-    }
-    this.session.close();
-    // A peer that never answers the GOAWAY must not keep the socket.
-    setTimeout(() => this.destroy(reason), 10_000).unref();
+    this.setDraining(reason);
   }
 
   /** At once: streams in flight fail (502), the socket goes. */

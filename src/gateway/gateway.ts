@@ -12,6 +12,7 @@ import { createServer as createTlsServer, type TLSSocket, type Server as TlsServ
 import { secureContextOf } from '../certs/tls-identity.js';
 import { CHANNEL_ALPN } from '../channel/protocol.js';
 import type { GatewayConfig } from '../config/gateway.js';
+import { Recent, TrafficStats } from '../telemetry/traffic.js';
 import { answerRefusal } from './answer.js';
 import { GatewayChannel } from './channel.js';
 import { checkConnectionPoint, refuseChannel } from './channel-acceptor.js';
@@ -38,9 +39,14 @@ export interface RequestRecord {
   /** The client certificate's thumbprint, when one was presented and verified. */
   thumbprint?: string;
   connectionPoint?: string;
+  /** The published prefix it was routed to, when it was. */
+  endpoint?: string;
   error?: string;
   reason?: string;
 }
+
+/** Requests not routed to an endpoint (refused before routing, or unknown paths), in traffic figures. */
+export const UNROUTED = '(not routed)';
 
 export interface GatewayEvents {
   listening: [{ clients: string; channels?: string }];
@@ -48,7 +54,7 @@ export interface GatewayEvents {
   'channel-up': [GatewayChannel];
   'channel-down': [GatewayChannel, string];
   'channel-refused': [{ remote: string; reason: string; subject?: string }];
-  'tls-error': [{ remote: string; reason: string }];
+  'tls-error': [{ remote: string; reason: string; code: string }];
   'route-conflict': [{ channel: GatewayChannel; prefix: string; site: string }];
   'internal-error': [{ where: string; error: Error }];
 }
@@ -68,6 +74,9 @@ const hostPort = (a: AddressInfo) =>
  */
 export class Gateway extends EventEmitter<GatewayEvents> {
   readonly registry = new ChannelRegistry();
+  readonly traffic = new TrafficStats();
+  readonly recentErrors = new Recent<RequestRecord & { at: string }>(20);
+  readonly startedAt = Date.now();
   private readonly clientServer: TlsServer;
   private readonly channelServer: TlsServer | undefined;
   private readonly http: Server;
@@ -149,7 +158,12 @@ export class Gateway extends EventEmitter<GatewayEvents> {
 
   private watchTlsErrors(server: TlsServer): void {
     server.on('tlsClientError', (err, socket) => {
-      this.emit('tls-error', { remote: `${socket.remoteAddress}:${socket.remotePort}`, reason: err.message });
+      this.emit('tls-error', {
+        remote: `${socket.remoteAddress}:${socket.remotePort}`,
+        reason: err.message,
+        // A bounded label for metrics: Node's or OpenSSL's code, not the free text.
+        code: (err as { code?: string }).code ?? 'UNKNOWN',
+      });
     });
   }
 
@@ -174,17 +188,50 @@ export class Gateway extends EventEmitter<GatewayEvents> {
     return out;
   }
 
-  /** Stops accepting, tells every connection point to move (GOAWAY), lets requests in flight finish within `graceMs`. */
+  /**
+   * Drains: stops accepting clients and connection points, tells every
+   * connection point to move (GOAWAY: no new requests on its channels), lets
+   * requests in flight finish within `graceMs`, then closes what is left.
+   */
   async stop(graceMs: number): Promise<void> {
     this.stopping = true;
     this.clientServer.close();
     this.channelServer?.close();
+    for (const ch of this.registry.channels) ch.close('the gateway is stopping');
+    // Idle keep-alive connections go now; busy ones close after their answer.
+    for (const [socket, n] of this.inFlight) if (n === 0) socket.destroy();
     const deadline = Date.now() + graceMs;
     while (this.requestsInFlight() > 0 && Date.now() < deadline) {
       await new Promise((r) => setTimeout(r, 50));
     }
-    for (const ch of this.registry.channels) ch.destroy('gateway stopping');
+    for (const ch of this.registry.channels) ch.destroy('the gateway is stopping');
     for (const socket of this.inFlight.keys()) socket.destroy();
+  }
+
+  /** Open client connections (TLS), for metrics. */
+  get clientConnections(): number {
+    return this.inFlight.size;
+  }
+
+  /**
+   * New certificate material (SIGHUP): new connections get the new web
+   * certificate and trust; connections and channels already up keep theirs.
+   */
+  reload(trust: GatewayTrust): void {
+    this.trust = trust;
+    this.clientServer.setSecureContext({
+      ...this.tlsOptions(),
+      ca: trust.clients.roots.map((c) => c.toPem()),
+    });
+    this.channelServer?.setSecureContext({
+      ...this.tlsOptions(),
+      ca: trust.channels.roots.map((c) => c.toPem()),
+    });
+    this.auth = this.makeAuthenticator();
+  }
+
+  get webCertificate(): GatewayTrust['identity']['leaf'] {
+    return this.trust.identity.leaf;
   }
 
   requestsInFlight(): number {
@@ -281,10 +328,21 @@ export class Gateway extends EventEmitter<GatewayEvents> {
       ms: 0,
       clientIp,
     };
+    let counted = false;
     const done = () => {
       record.ms = Math.round((performance.now() - started) * 10) / 10;
+      const endpoint = record.endpoint ?? UNROUTED;
+      if (!counted) this.traffic.begin(endpoint);
+      this.traffic.end(endpoint, {
+        failed: record.error !== undefined || record.status >= 500 || record.status === 0,
+        bytesIn: record.bytesIn,
+        bytesOut: record.bytesOut,
+      });
+      if (record.error) this.recentErrors.push({ at: new Date().toISOString(), ...record });
       this.emit('request', record);
     };
+    // While draining, every answer closes its connection: clients move to another instance.
+    if (this.stopping) res.shouldKeepAlive = false;
     if (entry.refusal) {
       record.status = answerRefusal(res, entry.refusal.refused, { close: true });
       record.error = Refusal[entry.refusal.refused].code;
@@ -299,6 +357,7 @@ export class Gateway extends EventEmitter<GatewayEvents> {
     };
     const refused = await runPipeline(ctx, this.parts);
     if (ctx.certificate) record.thumbprint = ctx.certificate.thumbprint;
+    if (ctx.route) record.endpoint = ctx.route.prefix;
     if (refused) {
       const close = refused.refused === 'contentTooLarge';
       record.status = res.destroyed ? 0 : answerRefusal(res, refused.refused, { close });
@@ -308,6 +367,8 @@ export class Gateway extends EventEmitter<GatewayEvents> {
     }
     const channel = ctx.channel as GatewayChannel;
     record.connectionPoint = `${channel.identity.site}/${channel.identity.id}`;
+    this.traffic.begin(record.endpoint ?? UNROUTED);
+    counted = true;
     const outcome = await forwardRequest({
       channel,
       req,

@@ -89,6 +89,8 @@ test('minimal JSON file: defaults filled, serverName from gateway.host, site cod
     internalCaFiles: [],
     admin: { host: '127.0.0.1', port: 9444 },
     logDir: tmp.path('logs'),
+    drainSeconds: 30,
+    trafficReportSeconds: 300,
     source: file,
   });
   assert.is(config.gateway.caFiles, undefined);
@@ -138,6 +140,8 @@ function fullConnector(): Json {
     internalCaFiles: [tmp.path('abs/corp-root.pem'), 'corp-issuing.pem'],
     admin: { host: '0.0.0.0', port: 0 },
     logDir: '../var/log/cmg',
+    drainSeconds: 5,
+    trafficReportSeconds: 60,
   };
 }
 
@@ -164,6 +168,8 @@ function expectedFull(source: string): ConnectorConfig {
     internalCaFiles: [tmp.path('abs/corp-root.pem'), tmp.path('conf/corp-issuing.pem')],
     admin: { host: '0.0.0.0', port: 0 },
     logDir: tmp.path('var/log/cmg'),
+    drainSeconds: 5,
+    trafficReportSeconds: 60,
     source,
   };
 }
@@ -205,6 +211,8 @@ admin:
   host: 0.0.0.0
   port: 0
 logDir: ../var/log/cmg
+drainSeconds: 5
+trafficReportSeconds: 60
 `;
 
 for (const ext of ['yaml', 'yml']) {
@@ -388,6 +396,7 @@ test('unknown top-level key with suggestion', () => {
   const issue = issueAt(err, 'heartbeatSecond');
   assert.match(issue.message, /unknown key \(did you mean "heartbeatSeconds"\?\)/);
   assert.match(issue.message, /expected one of: siteCode, gateway, tls, connectionsPerInstance/);
+  assert.match(issue.message, /, logDir, drainSeconds, trafficReportSeconds$/);
   assertAt(issue, where(text, '"heartbeatSecond"'));
 });
 
@@ -846,6 +855,66 @@ test('connectionsPerInstance and heartbeatSeconds: ranges, integers, types', () 
   const ok = load(file, {});
   assert.is(ok.connectionsPerInstance, 16);
   assert.is(ok.heartbeatSeconds, 1);
+});
+
+/** The two daemon timings, their ranges, and values each must refuse: out of range both ways, a fraction, a string. */
+const TIMINGS = [
+  { key: 'drainSeconds', min: 0, max: 3600, bad: [-1, 3601, 1.5, '30'] },
+  { key: 'trafficReportSeconds', min: 1, max: 86400, bad: [0, 86401, 1.5, '300'] },
+] as const;
+
+/** `text` as a pattern that matches it literally. */
+function literal(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+testOneIssue(
+  test,
+  tmp,
+  CONNECTOR,
+  TIMINGS.flatMap(({ key, min, max, bad }) =>
+    bad.map((value) => ({
+      title: `${key} ${JSON.stringify(value)}: expected an integer from ${min} to ${max}, at the key`,
+      set: { [key]: value },
+      path: key,
+      messages: [
+        new RegExp(`^expected an integer from ${min} to ${max}, got ${literal(JSON.stringify(value))}$`),
+      ],
+      value,
+      at: `"${key}"`,
+    })),
+  ),
+);
+
+test('drainSeconds and trafficReportSeconds: the ends of their ranges are accepted', () => {
+  for (const { key, min, max } of TIMINGS) {
+    for (const value of [min, max]) {
+      const { file } = tmp.writeJson('connector.json', { ...minimalConnector(), [key]: value });
+      assert.is(load(file, {})[key], value);
+    }
+  }
+});
+
+test('drainSeconds and trafficReportSeconds in YAML: a quoted number and a fraction, located at their lines', () => {
+  const text = [
+    'siteCode: ps1',
+    'gateway: { host: cmg.contoso.com, ports: [443] }',
+    'tls: { certFile: cp01.pem, keyFile: cp01.key }',
+    'roles:',
+    `  - { type: managementPoint, roleId: "${ROLE_ID}", url: "https://mp01.corp.contoso.com" }`,
+    'drainSeconds: "30"',
+    'trafficReportSeconds: 0.5',
+    '',
+  ].join('\n');
+  const err = invalidYaml(text, 2);
+  const drain = issueAt(err, 'drainSeconds');
+  assert.match(drain.message, /^expected an integer from 0 to 3600, got "30"$/);
+  assert.is(drain.value, '30');
+  assertAt(drain, { line: 6, column: 1 });
+  const report = issueAt(err, 'trafficReportSeconds');
+  assert.match(report.message, /^expected an integer from 1 to 86400, got 0\.5$/);
+  assert.is(report.value, 0.5);
+  assertAt(report, { line: 7, column: 1 });
 });
 
 test('admin: port out of range, host wrong type, unknown key', () => {

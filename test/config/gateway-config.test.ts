@@ -94,6 +94,8 @@ test('minimal JSON file: defaults filled, paths absolute, site codes upper-cased
     },
     admin: { host: '127.0.0.1', port: 9443 },
     logDir: tmp.path('logs'),
+    drainSeconds: 30,
+    trafficReportSeconds: 300,
     source: file,
   });
   assert.is(config.channel.port, undefined);
@@ -136,6 +138,8 @@ function fullGateway(): Json {
     limits: FULL_LIMITS,
     admin: { host: 'localhost', port: 0 },
     logDir: 'var/logs',
+    drainSeconds: 5,
+    trafficReportSeconds: 60,
   };
 }
 
@@ -160,6 +164,8 @@ function expectedFull(source: string): GatewayConfig {
     limits: FULL_LIMITS,
     admin: { host: 'localhost', port: 0 },
     logDir: tmp.path('conf/var/logs'),
+    drainSeconds: 5,
+    trafficReportSeconds: 60,
     source,
   };
 }
@@ -200,6 +206,8 @@ admin:
   host: localhost
   port: 0
 logDir: var/logs
+drainSeconds: 5
+trafficReportSeconds: 60
 `;
 
 for (const ext of ['yaml', 'yml']) {
@@ -486,7 +494,7 @@ testOneIssue(test, tmp, GATEWAY, [
     messages: [
       /unknown key/,
       /did you mean "logDir"\?/,
-      /expected one of: serviceName, listen, channel, tls, clientAuth, limits, admin, logDir/,
+      /expected one of: serviceName, listen, channel, tls, clientAuth, limits, admin, logDir, drainSeconds, trafficReportSeconds$/,
     ],
     value: undefined,
     at: '"logdir"',
@@ -636,6 +644,65 @@ test('non-integer numbers refused', () => {
   assert.is(issueAt(err, 'listen.port').value, 443.5);
   assert.match(issueAt(err, 'limits.maxUrlLength').message, /expected an integer from 256 to 65536/);
   assert.is(issueAt(err, 'limits.maxUrlLength').value, 4096.25);
+});
+
+/** The two daemon timings, their ranges, and values each must refuse: out of range both ways, a fraction, a string. */
+const TIMINGS = [
+  { key: 'drainSeconds', min: 0, max: 3600, bad: [-1, 3601, 1.5, '30'] },
+  { key: 'trafficReportSeconds', min: 1, max: 86400, bad: [0, 86401, 1.5, '300'] },
+] as const;
+
+/** `text` as a pattern that matches it literally. */
+function literal(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+testOneIssue(
+  test,
+  tmp,
+  GATEWAY,
+  TIMINGS.flatMap(({ key, min, max, bad }) =>
+    bad.map((value) => ({
+      title: `${key} ${JSON.stringify(value)}: expected an integer from ${min} to ${max}, at the key`,
+      set: { [key]: value },
+      path: key,
+      messages: [
+        new RegExp(`^expected an integer from ${min} to ${max}, got ${literal(JSON.stringify(value))}$`),
+      ],
+      value,
+      at: `"${key}"`,
+    })),
+  ),
+);
+
+test('drainSeconds and trafficReportSeconds: the ends of their ranges are accepted', () => {
+  for (const { key, min, max } of TIMINGS) {
+    for (const value of [min, max]) {
+      const { file } = tmp.writeJson('gateway.json', { ...minimalGateway(), [key]: value });
+      assert.is(load(file, {})[key], value);
+    }
+  }
+});
+
+test('drainSeconds and trafficReportSeconds in YAML: a quoted number and a fraction, located at their lines', () => {
+  const text = [
+    'serviceName: cmg.contoso.com',
+    'channel: { caFiles: [channel-ca.pem], sites: [PS1] }',
+    'tls: { certFile: web.pem, keyFile: web.key }',
+    'clientAuth: { trustedRootFiles: [root.pem] }',
+    'drainSeconds: "30"',
+    'trafficReportSeconds: 0.5',
+    '',
+  ].join('\n');
+  const err = invalidYaml(text, 2);
+  const drain = issueAt(err, 'drainSeconds');
+  assert.match(drain.message, /^expected an integer from 0 to 3600, got "30"$/);
+  assert.is(drain.value, '30');
+  assertAt(drain, { line: 5, column: 1 });
+  const report = issueAt(err, 'trafficReportSeconds');
+  assert.match(report.message, /^expected an integer from 1 to 86400, got 0\.5$/);
+  assert.is(report.value, 0.5);
+  assertAt(report, { line: 6, column: 1 });
 });
 
 test('missing required keys: "is required", located at the parent object', () => {
