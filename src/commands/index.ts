@@ -11,6 +11,7 @@ import CertsWebCheck from './certs/web/check.js';
 import CertsWebRequest from './certs/web/request.js';
 import ConfigCheck from './config/check.js';
 import Connect from './connect.js';
+import Demo from './demo.js';
 import Serve from './serve.js';
 
 /** Every command of cmg, by oclif id (topics joined with ':'). Explicit, so the single binary needs no file scan. */
@@ -28,5 +29,6 @@ export const COMMANDS = {
   'certs:web:request': CertsWebRequest,
   'config:check': ConfigCheck,
   connect: Connect,
+  demo: Demo,
   serve: Serve,
 };

@@ -35,10 +35,20 @@ export function contentByte(i: number): number {
   return (i * 31 + 7) % 251;
 }
 
+/** The pattern repeats every 251 bytes: one period (plus a chunk) precomputed, slices are copies. */
+const PERIOD = 251;
+const PATTERN = Buffer.from(Array.from({ length: PERIOD * 262 }, (_, i) => contentByte(i)));
+
 export function contentSlice(start: number, end: number): Buffer {
-  const b = Buffer.allocUnsafe(end - start);
-  for (let i = start; i < end; i++) b[i - start] = contentByte(i);
-  return b;
+  const out = Buffer.allocUnsafe(end - start);
+  let at = 0;
+  while (at < out.length) {
+    const from = (start + at) % PERIOD;
+    const n = Math.min(out.length - at, PATTERN.length - from);
+    PATTERN.copy(out, at, from, from + n);
+    at += n;
+  }
+  return out;
 }
 
 const MPLIST = `<MPList><MP Name="MP01.CORP.CONTOSO.COM" FQDN="mp01.corp.contoso.com"><Version>9135</Version><Capabilities SchemaVersion="1.0"><Property Name="SSLState" Value="63"/></Capabilities></MP></MPList>`;
