@@ -28,7 +28,30 @@ test('--help lists the commands that exist and exits 0', async () => {
   assert.match(r.stdout, /config\s+Check configuration files/);
   assert.match(r.stdout, /serve\s+Run one gateway instance/);
   assert.match(r.stdout, /connect\s+Run one connection point/);
-  assert.not.match(r.stdout, /\bdeploy\b|\blogs\b|\bdemo\b/);
+  assert.match(r.stdout, /demo\s+Run the whole system on loopback/);
+  assert.not.match(r.stdout, /\bdeploy\b|\blogs\b/);
+});
+
+test('serve --print-systemd-unit prints a unit for this config and starts nothing', async () => {
+  const r = await runCli([
+    'serve',
+    '--config',
+    join(dir, 'gateway.json'),
+    '--print-systemd-unit',
+    '--user',
+    'cmgsvc',
+  ]);
+  assert.is(r.code, 0, r.stderr);
+  assert.match(
+    r.stdout,
+    new RegExp(
+      `^ExecStart=\\S+ \\S*run\\.js serve --config ${join(dir, 'gateway.json').replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}$`,
+      'm',
+    ),
+  );
+  assert.match(r.stdout, /^User=cmgsvc$/m);
+  assert.match(r.stdout, /^NoNewPrivileges=yes$/m);
+  assert.is(r.stderr, '');
 });
 
 test('--version prints name and version from package.json', async () => {
