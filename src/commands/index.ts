@@ -13,6 +13,7 @@ import ConfigCheck from './config/check.js';
 import Connect from './connect.js';
 import Demo from './demo.js';
 import Serve from './serve.js';
+import Status from './status.js';
 
 /** Every command of cmg, by oclif id (topics joined with ':'). Explicit, so the single binary needs no file scan. */
 export const COMMANDS = {
@@ -31,4 +32,5 @@ export const COMMANDS = {
   connect: Connect,
   demo: Demo,
   serve: Serve,
+  status: Status,
 };
