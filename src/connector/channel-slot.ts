@@ -105,6 +105,8 @@ export class ChannelSlot extends EventEmitter<SlotEvents> {
     req.once('connect', (res, raw) => {
       if (res.statusCode !== 200) {
         raw.destroy();
+        // The proxy's refusal (407, 403) needs an admin, like the gateway's: logged as an error.
+        this.refused = true;
         this.notConnected(
           `the proxy ${u.host} answered ${res.statusCode} ${res.statusMessage ?? ''} to CONNECT ${target}`,
         );
@@ -175,6 +177,8 @@ export class ChannelSlot extends EventEmitter<SlotEvents> {
     session.on('error', (err) => this.fail(socket, `channel error: ${err.message}`));
     session.on('goaway', (code: number, _last: number, data?: Buffer) => {
       if (this.refused) return; // a refusal's reason stands; a GOAWAY that may follow it says less
+      // Node closes the session after a GOAWAY, and a closing session cancels pings: not a dead peer.
+      this.heartbeat?.stop();
       const said = data && data.length > 0 ? `: ${data.toString('utf8')}` : '';
       if (code === constants.NGHTTP2_REFUSED_STREAM) {
         this.refused = true;
@@ -276,6 +280,7 @@ export class ChannelSlot extends EventEmitter<SlotEvents> {
   /** Tells the gateway this channel is going (it stops sending requests), then ends it when its streams are done. */
   drain(reason: string): void {
     this.control?.write(encodeControl({ type: 'drain', reason }));
+    this.heartbeat?.stop();
   }
 
   /** Closes the channel: GOAWAY, then the socket; no reconnect. */

@@ -1,7 +1,6 @@
 import { EventEmitter } from 'node:events';
 import type { IncomingHttpHeaders, ServerHttp2Stream } from 'node:http2';
 import { PassThrough } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import { Agent } from 'undici';
 import { isHopByHop } from '../channel/hop-by-hop.js';
 import { restAfterPrefix } from '../channel/paths.js';
@@ -244,14 +243,29 @@ export class Forwarder extends EventEmitter<ForwarderEvents> {
           answer.body.on('data', (c: Buffer) => {
             record.bytesOut += c.length;
           });
-          try {
-            await pipeline(answer.body, stream);
-          } catch (err) {
-            record.error = ConnectorErrorCode.internalRoleFailed;
-            record.reason = `the answer broke off: ${(err as Error).message}`;
-            // A reset (destroy, not close(code), which ends the stream cleanly first): the client must not take a cut answer for a whole one.
-            if (!stream.destroyed) stream.destroy(err as Error);
-          }
+          // Not stream.pipeline(): it reports "premature close" when the HTTP/2 stream closes in the same
+          // tick as it finishes, marking whole answers as failed. The answer failed only when the role's
+          // body broke off; a stream reset by the gateway (client gone, timeout) is the gateway's to log.
+          await new Promise<void>((done) => {
+            let cancelled = false;
+            answer.body.once('error', (err) => {
+              if (cancelled) return done();
+              record.error = ConnectorErrorCode.internalRoleFailed;
+              record.reason = `the answer broke off: ${err.message}`;
+              // A reset (destroy, not close(code), which ends the stream cleanly first): the client must not take a cut answer for a whole one.
+              if (!stream.destroyed) stream.destroy(err);
+              done();
+            });
+            answer.body.once('end', () => done());
+            stream.once('close', () => {
+              if (!answer.body.readableEnded) {
+                cancelled = true;
+                answer.body.destroy();
+              }
+              done();
+            });
+            answer.body.pipe(stream);
+          });
         },
         (err: Error & { code?: string }) =>
           failed(`${record.internalUrl}: ${err.code ? `${err.code} ` : ''}${err.message}`),

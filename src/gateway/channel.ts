@@ -147,6 +147,9 @@ export class GatewayChannel extends EventEmitter {
     this.state = 'draining';
     this.closeReason = reason;
     this.emit('drain', reason);
+    // A closing session cancels pings ("ping cancelled"), which must not read as a dead peer and cut
+    // the requests the drain is waiting for; drainSeconds and the request timeouts bound the wait.
+    this.heartbeat?.stop();
     try {
       this.session.close();
     } catch {

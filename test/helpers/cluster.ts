@@ -4,9 +4,10 @@
  * client that presents (or does not present) a client certificate.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { createHash } from 'node:crypto';
+import { createHash, X509Certificate } from 'node:crypto';
 import { once } from 'node:events';
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -14,7 +15,9 @@ import { join } from 'node:path';
 import { type TLSSocket, connect as tlsConnect } from 'node:tls';
 import { createCrl } from '../../src/certs/crl.js';
 import { connectionPointUri } from '../../src/certs/identity.js';
-import { privateKeyPem } from '../../src/certs/keys.js';
+import { issueCertificate } from '../../src/certs/issue.js';
+import { generateKeyPair, privateKeyPem } from '../../src/certs/keys.js';
+import { loadIssuer } from '../../src/certs/make.js';
 import { x509 } from '../../src/certs/x509.js';
 import { type StandInMp, startStandInMp } from '../../src/demo/management-point.js';
 import { RUN_JS } from './cli.js';
@@ -474,4 +477,123 @@ export async function sha256Of(chunks: AsyncIterable<Buffer>): Promise<string> {
   const h = createHash('sha256');
   for await (const c of chunks) h.update(c);
   return h.digest('hex');
+}
+
+// ------------------------------------------------------------------ operations (admin endpoint, reload)
+
+/**
+ * Changes a config file written above (read, edit, write), for keys the
+ * writers do not take: `drainSeconds`, `trafficReportSeconds`, `gateway.proxy`.
+ */
+export function editConfig(file: string, edit: (config: Record<string, unknown>) => void): string {
+  const config = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+  edit(config);
+  writeFileSync(file, JSON.stringify(config));
+  return file;
+}
+
+/** The admin endpoint's base URL, from the line the daemon prints once it is up (`... admin on http://...; logs in ...`). */
+export async function adminUrlOf(daemon: Daemon): Promise<string> {
+  await daemon.waitForOutput(/admin on http:\/\/[^\s;]+;/);
+  return /admin on (http:\/\/[^\s;]+);/.exec(daemon.output())?.[1] as string;
+}
+
+export interface AdminAnswer {
+  status: number;
+  contentType: string;
+  text: string;
+  /** The body as JSON (throws when it is not). */
+  json<T = unknown>(): T;
+}
+
+/** One plain HTTP request to an admin endpoint (no keep-alive: nothing stays open after a test). */
+export function adminGet(base: string, path: string, method = 'GET'): Promise<AdminAnswer> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(`${base}${path}`, { method, agent: false, timeout: 5000 });
+    req.on('timeout', () => req.destroy(new Error(`${base}${path}: no answer within 5 s`)));
+    req.on('error', reject);
+    req.on('response', (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('error', reject);
+      res.on('end', () => {
+        const text = Buffer.concat(chunks).toString('utf8');
+        resolve({
+          status: res.statusCode ?? 0,
+          contentType: String(res.headers['content-type'] ?? ''),
+          text,
+          json: <T>() => JSON.parse(text) as T,
+        });
+      });
+    });
+    req.end();
+  });
+}
+
+export interface MetricSample {
+  name: string;
+  labels: Record<string, string>;
+  value: number;
+}
+
+/** The samples of a Prometheus text exposition (comments skipped, label values unescaped). */
+export function parseMetrics(text: string): MetricSample[] {
+  const out: MetricSample[] = [];
+  for (const line of text.split('\n')) {
+    if (line === '' || line.startsWith('#')) continue;
+    const m = /^([a-zA-Z_:][\w:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
+    if (!m) throw new Error(`not a Prometheus sample line: ${line}`);
+    const labels: Record<string, string> = {};
+    for (const l of (m[2] ?? '').matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)) {
+      labels[l[1] as string] = (l[2] as string).replace(/\\(.)/g, (_, c: string) => (c === 'n' ? '\n' : c));
+    }
+    out.push({ name: m[1] as string, labels, value: Number(m[3]) });
+  }
+  return out;
+}
+
+/** The value of the sample `name` whose labels are exactly `labels`; 0 when there is none (a counter not yet moved). */
+export function metricValue(text: string, name: string, labels: Record<string, string> = {}): number {
+  const want = Object.entries(labels);
+  const hit = parseMetrics(text).find(
+    (s) =>
+      s.name === name &&
+      Object.keys(s.labels).length === want.length &&
+      want.every(([k, v]) => s.labels[k] === v),
+  );
+  return hit?.value ?? 0;
+}
+
+export interface WebCertificate {
+  cert: string;
+  key: string;
+  /** As TLS shows it: `getPeerCertificate().fingerprint256`. */
+  fingerprint256: string;
+  serialNumber: string;
+}
+
+/** A new web certificate for SERVICE from the lab's web root (a renewal), not written anywhere. */
+export async function issueWebCertificate(pki: LabPki, subject = `CN=${SERVICE}`): Promise<WebCertificate> {
+  const issuer = await loadIssuer(pki.pem('web-root'), pki.key('web-root'));
+  const keyPair = await generateKeyPair('p256');
+  const cert = await issueCertificate({ profile: 'server', subject, keyPair, issuer, dns: [SERVICE] });
+  const pem = cert.toPem();
+  const x = new X509Certificate(pem);
+  return {
+    cert: pem,
+    key: await privateKeyPem(keyPair.privateKey),
+    fingerprint256: x.fingerprint256,
+    serialNumber: x.serialNumber,
+  };
+}
+
+/** The certificate a new TLS connection to the gateway's client port is shown (the connection is closed again). */
+export async function servedCertificate(
+  pki: LabPki,
+  port: number,
+): Promise<{ fingerprint256: string; serialNumber: string }> {
+  const socket = await rawConnection(pki, port);
+  const peer = socket.getPeerCertificate();
+  socket.destroy();
+  return { fingerprint256: peer.fingerprint256, serialNumber: peer.serialNumber };
 }
