@@ -215,7 +215,17 @@ export function forwardRequest(f: ForwardRequest): Promise<ForwardOutcome> {
     });
     stream.on('end', () => {
       if (responded) {
-        res.once('finish', () => settle({ status, ...(upstreamError ? { error: upstreamError } : {}) }));
+        res.once('finish', () =>
+          settle({
+            status,
+            ...(upstreamError
+              ? {
+                  error: upstreamError,
+                  reason: `answered by connection point ${f.channel.identity.site}/${f.channel.identity.id}; its log (SMS_CLOUD_PROXYCONNECTOR.log, request ${f.requestId}) has the cause`,
+                }
+              : {}),
+          }),
+        );
       }
     });
     stream.on('error', () => undefined);
