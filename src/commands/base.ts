@@ -22,10 +22,12 @@ export abstract class CmgCommand<T extends typeof Command> extends Command {
 
   protected flags!: CmgFlags<T>;
   protected args!: CmgArgs<T>;
+  /** Positional arguments beyond the declared ones (commands with `strict = false`, such as a list of files). */
+  protected operands: string[] = [];
 
   override async init(): Promise<void> {
     await super.init();
-    const { flags, args } = await this.parse({
+    const { flags, args, argv } = await this.parse({
       flags: this.ctor.flags,
       baseFlags: (this.ctor as typeof CmgCommand).baseFlags,
       args: this.ctor.args,
@@ -34,6 +36,7 @@ export abstract class CmgCommand<T extends typeof Command> extends Command {
     });
     this.flags = flags as CmgFlags<T>;
     this.args = args as CmgArgs<T>;
+    this.operands = argv as string[];
   }
 
   /**

@@ -12,6 +12,7 @@ import CertsWebRequest from './certs/web/request.js';
 import ConfigCheck from './config/check.js';
 import Connect from './connect.js';
 import Demo from './demo.js';
+import Logs from './logs.js';
 import Serve from './serve.js';
 import Status from './status.js';
 
@@ -31,6 +32,7 @@ export const COMMANDS = {
   'config:check': ConfigCheck,
   connect: Connect,
   demo: Demo,
+  logs: Logs,
   serve: Serve,
   status: Status,
 };

@@ -2,23 +2,15 @@
  * The console view of `cmg status`: one section per source, then a summary
  * line. Pure: it takes the report, a chalk and the time, and returns text.
  */
-import chalk, { Chalk, type ChalkInstance } from 'chalk';
+
 import { kindLabel } from './format.js';
 import { renderConnector } from './render-connector.js';
 import { renderGateway } from './render-gateway.js';
 import { answered, type FailedSource, isFailed, type StatusReport } from './report.js';
 import { INDENT, type RenderOptions } from './view-parts.js';
 
+export { stdoutPaint } from '../paint.js';
 export type { RenderOptions } from './view-parts.js';
-
-/**
- * The chalk for stdout: chalk turns colour off for a stdout that is not a
- * terminal (and with FORCE_COLOR=0); NO_COLOR (any value but empty) turns it
- * off too, which chalk 5 itself does not check.
- */
-export function stdoutPaint(env: NodeJS.ProcessEnv = process.env, level = chalk.level): ChalkInstance {
-  return new Chalk({ level: env.NO_COLOR ? 0 : level });
-}
 
 function renderFailed(source: FailedSource, defaults: boolean, o: RenderOptions): string[] {
   const p = o.paint;

@@ -29,7 +29,8 @@ test('--help lists the commands that exist and exits 0', async () => {
   assert.match(r.stdout, /serve\s+Run one gateway instance/);
   assert.match(r.stdout, /connect\s+Run one connection point/);
   assert.match(r.stdout, /demo\s+Run the whole system on loopback/);
-  assert.not.match(r.stdout, /\bdeploy\b|\blogs\b/);
+  assert.match(r.stdout, /logs\s+Read, filter, merge and follow CMTrace logs/);
+  assert.not.match(r.stdout, /\bdeploy\b/);
 });
 
 test('serve --print-systemd-unit prints a unit for this config and starts nothing', async () => {

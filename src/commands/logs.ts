@@ -1,0 +1,217 @@
+import { statSync } from 'node:fs';
+import { Flags } from '@oclif/core';
+import { UsageError } from '../errors.js';
+import type { SeverityName } from '../logs/cmtrace-format.js';
+import { CmgCommand } from './base.js';
+
+const TYPES = ['info', 'warning', 'error'] as const;
+
+export default class Logs extends CmgCommand<typeof Logs> {
+  static override summary = 'Read, filter, merge and follow CMTrace logs';
+  static override description =
+    'Reads Configuration Manager logs in either format (CCM <![LOG[...]LOG]!> lines, multi-line messages included, and ' +
+    'the simple SMS "$$<...>" format), merges several logs into one time order (UTC from each line\'s own bias), and ' +
+    'prints aligned columns coloured by severity, or one JSON object per line with --json. With --dir every *.log ' +
+    'there is read, each after its rotated .lo_ history. -f keeps printing new entries, across rotations and files ' +
+    'that appear later, like tail -F.';
+  static override examples = [
+    '<%= config.bin %> logs --dir /var/log/cmg/gateway',
+    '<%= config.bin %> logs CMGService.log CMGHttpHandler.log --type warning,error --since 15m',
+    '<%= config.bin %> logs --dir logs -f --component CMGHttpHandler --grep "-> 5\\d\\d"',
+    '<%= config.bin %> logs --dir logs --json | jq .text',
+    '<%= config.bin %> logs --dir logs --summary',
+  ];
+  static override strict = false;
+  static override flags = {
+    dir: Flags.string({
+      char: 'd',
+      description: 'read every *.log in this folder (with its .lo_ history)',
+      multiple: true,
+    }),
+    follow: Flags.boolean({ char: 'f', description: 'keep printing new entries (Ctrl-C stops)' }),
+    lines: Flags.integer({
+      char: 'n',
+      description: 'only the last N entries (with -f: 10 unless given)',
+      min: 0,
+    }),
+    type: Flags.string({ description: 'only these types, comma-separated: info,warning,error' }),
+    component: Flags.string({ description: 'only these components, comma-separated (case-insensitive)' }),
+    thread: Flags.string({ description: 'only these threads, comma-separated' }),
+    since: Flags.string({
+      description: 'from this time: a duration back from now (15m, 2h, 1d) or a timestamp',
+    }),
+    until: Flags.string({ description: 'up to this time: a duration back from now or a timestamp' }),
+    grep: Flags.string({ description: 'only entries whose text matches this regular expression' }),
+    'ignore-case': Flags.boolean({ char: 'i', description: 'with --grep: ignore case' }),
+    summary: Flags.boolean({
+      description: 'count entries by component and type, with the first and last error of each',
+    }),
+  };
+
+  private stopFollowing: (() => void) | undefined;
+
+  async run(): Promise<undefined> {
+    const [
+      { logFilesIn, groupRotated, mergedEntries },
+      { matches, parseWhen },
+      render,
+      { LogFollower },
+      { stdoutPaint },
+    ] = await Promise.all([
+      import('../logs/read.js'),
+      import('../logs/filter.js'),
+      import('../logs/render.js'),
+      import('../logs/follow.js'),
+      import('../paint.js'),
+    ]);
+    const f = this.flags;
+    const files = [...this.operands];
+    for (const d of f.dir ?? []) {
+      try {
+        files.push(...logFilesIn(d));
+      } catch (err) {
+        throw new UsageError(
+          `cannot read the folder ${d}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+        );
+      }
+    }
+    for (const file of files) {
+      try {
+        if (!statSync(file).isFile()) throw new Error('not a file');
+      } catch {
+        throw new UsageError(`cannot read the log ${file}: no such file`, {
+          hint: 'Give log files, or a folder with --dir.',
+        });
+      }
+    }
+    if (files.length === 0 && !(f.follow && f.dir)) {
+      throw new UsageError('no log files to read', {
+        hint: 'Give one or more log files, or a folder with --dir DIR.',
+      });
+    }
+    const list = (v: string | undefined) =>
+      v
+        ? new Set(
+            v
+              .split(',')
+              .map((x) => x.trim())
+              .filter(Boolean),
+          )
+        : undefined;
+    const types = list(f.type);
+    for (const t of types ?? []) {
+      if (!(TYPES as readonly string[]).includes(t)) {
+        throw new UsageError(`--type ${t}: expected info, warning or error (comma-separated)`);
+      }
+    }
+    const when = (name: string, v: string | undefined) => {
+      if (v === undefined) return undefined;
+      const d = parseWhen(v);
+      if (!d)
+        throw new UsageError(
+          `--${name} ${v}: expected a duration such as 15m, 2h, 1d or a timestamp such as 2026-11-29T03:00`,
+        );
+      return d;
+    };
+    let grep: RegExp | undefined;
+    if (f.grep !== undefined) {
+      try {
+        grep = new RegExp(f.grep, f['ignore-case'] ? 'i' : '');
+      } catch (err) {
+        throw new UsageError(`--grep ${f.grep}: not a valid regular expression (${(err as Error).message})`);
+      }
+    }
+    const filter = {
+      types: types as Set<SeverityName> | undefined,
+      components: list(f.component?.toLowerCase()),
+      threads: list(f.thread),
+      since: when('since', f.since),
+      until: when('until', f.until),
+      grep,
+    };
+
+    const json = this.jsonEnabled();
+    const paint = stdoutPaint();
+    const out = new Output();
+    const widths = { component: 16, thread: 5 };
+    const print = (e: import('../logs/parse.js').ParsedEntry) => {
+      widths.component = Math.max(widths.component, e.component.length);
+      out.write(json ? render.jsonLine(e) : render.humanLine(e, paint, widths));
+    };
+
+    // Where the history stops, so that following starts exactly there: nothing lost, nothing twice.
+    const ends = new Map(files.map((p) => [p, statSync(p).size]));
+    const groups = groupRotated(files);
+    const limit = f.lines ?? (f.follow ? 10 : undefined);
+    const summary = f.summary ? new render.Summary() : undefined;
+    const ring: import('../logs/parse.js').ParsedEntry[] = [];
+    for await (const e of mergedEntries(groups, ends)) {
+      if (!matches(e, filter)) continue;
+      if (summary) summary.add(e);
+      else if (limit === undefined) await out.line(print, e);
+      else if (limit > 0) {
+        ring.push(e);
+        if (ring.length > limit) ring.shift();
+      }
+    }
+    for (const e of ring) await out.line(print, e);
+    if (summary) {
+      const result = summary.result();
+      if (json) out.write(JSON.stringify({ components: result }, null, 2));
+      else out.write(render.summaryTable(result, paint));
+    }
+    await out.flush();
+    if (!f.follow) return undefined;
+
+    const follower = new LogFollower({
+      files: files.filter((p) => /\.log$/i.test(p)).map((p) => ({ path: p, offset: ends.get(p) ?? 0 })),
+      dir: f.dir?.[0],
+      onEntries: (entries) => {
+        for (const e of entries) if (matches(e, filter)) print(e);
+        void out.flush();
+      },
+    });
+    follower.start();
+    await new Promise<void>((resolve) => {
+      this.stopFollowing = resolve;
+    });
+    follower.stop();
+    await out.flush();
+    return undefined;
+  }
+
+  protected override onSignal(signal: NodeJS.Signals): void {
+    if (this.stopFollowing) {
+      this.stopFollowing();
+      this.stopFollowing = undefined;
+      return;
+    }
+    process.exit(signal === 'SIGINT' ? 130 : 143);
+  }
+
+  protected render(): void {}
+}
+
+/** Batched stdout writes with backpressure: a log of millions of lines is printed without holding it. */
+class Output {
+  private parts: string[] = [];
+  private size = 0;
+
+  write(text: string): void {
+    this.parts.push(text);
+    this.size += text.length;
+  }
+
+  async line<T>(print: (e: T) => void, e: T): Promise<void> {
+    print(e);
+    if (this.size > 1 << 16) await this.flush();
+  }
+
+  async flush(): Promise<void> {
+    if (this.parts.length === 0) return;
+    const text = `${this.parts.join('\n')}\n`;
+    this.parts = [];
+    this.size = 0;
+    if (!process.stdout.write(text)) await new Promise((r) => process.stdout.once('drain', r));
+  }
+}

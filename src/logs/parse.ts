@@ -1,0 +1,199 @@
+import type { SeverityName } from './cmtrace-format.js';
+
+/** One entry read back from a Configuration Manager log (either format). */
+export interface ParsedEntry {
+  /** UTC; undefined for plain text that fits neither format and has no neighbour to join. */
+  time: Date | undefined;
+  type: SeverityName;
+  component: string;
+  thread: string;
+  /** CMTrace's File column (the writer's source file), empty when absent. */
+  file: string;
+  text: string;
+  /** The log file it came from. */
+  source: string;
+  /** Its position in that file: keeps entries with equal times in file order. */
+  seq: number;
+}
+
+const TYPES: Record<string, SeverityName> = { '0': 'info', '1': 'info', '2': 'warning', '3': 'error' };
+const CCM_OPEN = '<![LOG[';
+const CCM_CLOSE = ']LOG]!><';
+// time="HH:mm:ss.fff+BBB" date="M-D-YYYY" component="..." context="..." type="1" thread="123" file="...">
+const CCM_ATTRS =
+  /^time="(\d{1,2}):(\d{1,2}):(\d{1,2})(?:\.(\d{1,9}))?([+-]\d{1,4})?"\s+date="(\d{1,2})-(\d{1,2})-(\d{4})"\s+component="([^"]*)"\s+context="[^"]*"\s+type="(\d)"\s+thread="([^"]*)"(?:\s+file="([^"]*)")?/;
+// text $$<Component><MM-DD-YYYY HH:mm:ss.fff+BBB><thread=N (0xHEX)>
+const SMS_TAIL =
+  /\$\$<([^>]*)><(\d{1,2})-(\d{1,2})-(\d{4}) (\d{1,2}):(\d{1,2}):(\d{1,2})(?:\.(\d{1,9}))?([+-]\d{1,4})?><thread=(\d+)[^>]*>\s*$/;
+
+/** Local wall-clock fields and the Windows bias (UTC = local + bias minutes) to a UTC Date. */
+function utc(
+  y: string,
+  mo: string,
+  d: string,
+  h: string,
+  mi: string,
+  s: string,
+  frac: string | undefined,
+  bias: string | undefined,
+): Date {
+  // Fractions of any length (CMTrace writes 3 digits, some writers 7): milliseconds from the first three.
+  const ms = frac ? Number(frac.slice(0, 3).padEnd(3, '0')) : 0;
+  const local = Date.UTC(Number(y), Number(mo) - 1, Number(d), Number(h), Number(mi), Number(s), ms);
+  return new Date(local + (bias ? Number(bias) : 0) * 60_000);
+}
+
+/**
+ * Parses log text as it arrives (chunks split anywhere), both formats in any
+ * mix. A CCM entry may span lines (its text holds line breaks) until its
+ * `]LOG]!><time=...>` tail; an SMS line is one line, `~~` standing for a line
+ * break. A line that fits neither format is never dropped: it joins the text of
+ * the entry before it, or becomes an entry of its own when there is none.
+ */
+export class LogParser {
+  private pending = '';
+  /** Lines of a CCM entry whose tail has not come yet. */
+  private open: string[] | undefined;
+  private last: ParsedEntry | undefined;
+  /** The entry given out by flush(): plain lines after it inherit its time, component and thread. */
+  private previous: ParsedEntry | undefined;
+  private seq = 0;
+
+  constructor(readonly source: string) {}
+
+  /** Entries completed by this chunk. The last entry is held back until the next line shows it is complete. */
+  push(chunk: string): ParsedEntry[] {
+    const out: ParsedEntry[] = [];
+    this.pending += chunk;
+    let start = 0;
+    for (;;) {
+      const nl = this.pending.indexOf('\n', start);
+      if (nl === -1) break;
+      const end = nl > start && this.pending.charCodeAt(nl - 1) === 13 ? nl - 1 : nl;
+      this.line(this.pending.slice(start, end), out);
+      start = nl + 1;
+    }
+    this.pending = this.pending.slice(start);
+    return out;
+  }
+
+  /** The rest: a last line without a newline, an unfinished CCM entry (kept as text), the held entry. */
+  end(): ParsedEntry[] {
+    const out: ParsedEntry[] = [];
+    if (this.pending !== '') this.line(this.pending, out);
+    this.pending = '';
+    if (this.open) {
+      const text = this.open.join('\n');
+      this.open = undefined;
+      this.plain(text, out);
+    }
+    if (this.last) out.push(this.last);
+    this.last = undefined;
+    return out;
+  }
+
+  /**
+   * Gives out the held entry now (a follower shows it at once rather than
+   * waiting for the next line). A plain line arriving later then becomes an
+   * entry of its own, with the same time, component and thread.
+   */
+  flush(): ParsedEntry[] {
+    if (!this.last || this.open || this.pending !== '') return [];
+    const entry = this.last;
+    this.previous = entry;
+    this.last = undefined;
+    return [entry];
+  }
+
+  private emit(entry: ParsedEntry, out: ParsedEntry[]): void {
+    if (this.last) out.push(this.last);
+    this.last = entry;
+    this.previous = entry;
+  }
+
+  private line(line: string, out: ParsedEntry[]): void {
+    if (this.open) {
+      this.open.push(line);
+      if (line.includes(CCM_CLOSE)) {
+        const whole = this.open.join('\n');
+        this.open = undefined;
+        if (!this.ccm(whole, out)) this.plain(whole, out);
+      }
+      return;
+    }
+    if (line.startsWith(CCM_OPEN)) {
+      if (line.includes(CCM_CLOSE)) {
+        if (!this.ccm(line, out)) this.plain(line, out);
+      } else {
+        this.open = [line];
+      }
+      return;
+    }
+    if (line.includes('$$<') && this.sms(line, out)) return;
+    if (line !== '') this.plain(line, out);
+  }
+
+  private ccm(text: string, out: ParsedEntry[]): boolean {
+    const close = text.lastIndexOf(CCM_CLOSE);
+    const m = CCM_ATTRS.exec(text.slice(close + CCM_CLOSE.length));
+    if (!m) return false;
+    const [, h, mi, s, frac, bias, mo, d, y, component = '', type = '1', thread = '', file = ''] = m;
+    this.emit(
+      {
+        time: utc(y as string, mo as string, d as string, h as string, mi as string, s as string, frac, bias),
+        type: TYPES[type] ?? 'info',
+        component,
+        thread,
+        file,
+        text: text.slice(CCM_OPEN.length, close),
+        source: this.source,
+        seq: this.seq++,
+      },
+      out,
+    );
+    return true;
+  }
+
+  private sms(line: string, out: ParsedEntry[]): boolean {
+    const at = line.lastIndexOf('$$<');
+    const m = SMS_TAIL.exec(line.slice(at));
+    if (!m) return false;
+    const [, component = '', mo, d, y, h, mi, s, frac, bias, thread = ''] = m;
+    const text = line.slice(0, at).replaceAll('~~', '\n');
+    this.emit(
+      {
+        time: utc(y as string, mo as string, d as string, h as string, mi as string, s as string, frac, bias),
+        // The simple format has no severity field; ConfigMgr marks errors and warnings in the text only.
+        type: 'info',
+        component,
+        thread,
+        file: '',
+        text,
+        source: this.source,
+        seq: this.seq++,
+      },
+      out,
+    );
+    return true;
+  }
+
+  private plain(text: string, out: ParsedEntry[]): void {
+    if (this.last) {
+      this.last.text += `\n${text}`;
+      return;
+    }
+    this.emit(
+      {
+        time: undefined,
+        type: 'info',
+        component: '',
+        thread: '',
+        file: '',
+        text,
+        source: this.source,
+        seq: this.seq++,
+      },
+      out,
+    );
+  }
+}

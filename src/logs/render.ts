@@ -1,0 +1,89 @@
+import type { ChalkInstance } from 'chalk';
+import type { ParsedEntry } from './parse.js';
+
+const pad = (n: number, w = 2) => String(n).padStart(w, '0');
+
+/** Local time as people read it: `2026-11-29 03:12:45.123`. */
+export function localTime(t: Date | undefined): string {
+  if (!t) return '                       ';
+  return `${t.getFullYear()}-${pad(t.getMonth() + 1)}-${pad(t.getDate())} ${pad(t.getHours())}:${pad(t.getMinutes())}:${pad(t.getSeconds())}.${pad(t.getMilliseconds(), 3)}`;
+}
+
+/** One entry as aligned columns (time, component, thread, text); later lines of its text are indented under the text. */
+export function humanLine(
+  e: ParsedEntry,
+  paint: ChalkInstance,
+  widths: { component: number; thread: number },
+): string {
+  const head = `${localTime(e.time)}  ${e.component.padEnd(widths.component)}  ${e.thread.padStart(widths.thread)}  `;
+  const text = e.text.includes('\n') ? e.text.replaceAll('\n', `\n${' '.repeat(head.length)}`) : e.text;
+  const line = `${head}${text}`;
+  return e.type === 'error' ? paint.red(line) : e.type === 'warning' ? paint.yellow(line) : line;
+}
+
+/** One NDJSON line: time ISO 8601 UTC (null when the entry has none). */
+export function jsonLine(e: ParsedEntry): string {
+  return JSON.stringify({
+    time: e.time?.toISOString() ?? null,
+    type: e.type,
+    component: e.component,
+    thread: e.thread,
+    file: e.file,
+    text: e.text,
+    source: e.source,
+  });
+}
+
+export interface ComponentSummary {
+  component: string;
+  info: number;
+  warning: number;
+  error: number;
+  firstError?: { time: string | null; text: string; source: string };
+  lastError?: { time: string | null; text: string; source: string };
+}
+
+/** `--summary`: entries by component and type, with the first and last error of each. */
+export class Summary {
+  private readonly byComponent = new Map<string, ComponentSummary>();
+
+  add(e: ParsedEntry): void {
+    let s = this.byComponent.get(e.component);
+    if (!s) {
+      s = { component: e.component, info: 0, warning: 0, error: 0 };
+      this.byComponent.set(e.component, s);
+    }
+    s[e.type]++;
+    if (e.type === 'error') {
+      const at = { time: e.time?.toISOString() ?? null, text: e.text, source: e.source };
+      s.firstError ??= at;
+      s.lastError = at;
+    }
+  }
+
+  result(): ComponentSummary[] {
+    return [...this.byComponent.values()].sort((a, b) => a.component.localeCompare(b.component));
+  }
+}
+
+/** The summary for people: one row per component, then its first and last error. */
+export function summaryTable(rows: ComponentSummary[], paint: ChalkInstance): string {
+  const width = Math.max(9, ...rows.map((r) => r.component.length));
+  const out = [
+    `${'component'.padEnd(width)}  ${'info'.padStart(8)}  ${'warning'.padStart(8)}  ${'error'.padStart(8)}`,
+  ];
+  for (const r of rows) {
+    out.push(
+      `${r.component.padEnd(width)}  ${String(r.info).padStart(8)}  ${paint.yellow(String(r.warning).padStart(8))}  ${paint.red(String(r.error).padStart(8))}`,
+    );
+  }
+  for (const r of rows) {
+    if (!r.firstError) continue;
+    const show = (e: { time: string | null; text: string }) =>
+      `${e.time ? localTime(new Date(e.time)) : '(no time)'}  ${e.text.split('\n')[0]}`;
+    out.push('', `${r.component}: first error ${show(r.firstError)}`);
+    if (r.lastError && r.lastError !== r.firstError)
+      out.push(`${r.component}: last error  ${show(r.lastError)}`);
+  }
+  return out.join('\n');
+}
