@@ -84,7 +84,7 @@ export default class Demo extends CmgCommand<typeof Demo> {
         .map(([k, v]) => `${k} ${v}`)
         .join(', ')}`,
       `Lab and configs: ${r.dir}`,
-      `Logs (CMTrace format): ${r.logs.join(', ')}`,
+      `Logs (CMTrace format; read them with cmg logs --dir DIR): ${r.logs.join(', ')}`,
       '',
     );
     this.log(out.join('\n'));
