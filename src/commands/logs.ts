@@ -145,16 +145,19 @@ export default class Logs extends CmgCommand<typeof Logs> {
     const limit = f.lines ?? (f.follow ? 10 : undefined);
     const summary = f.summary ? new render.Summary() : undefined;
     const ring: import('../logs/parse.js').ParsedEntry[] = [];
-    for await (const e of mergedEntries(groups, ends)) {
-      if (!matches(e, filter)) continue;
-      if (summary) summary.add(e);
-      else if (limit === undefined) await out.line(print, e);
-      else if (limit > 0) {
-        ring.push(e);
-        if (ring.length > limit) ring.shift();
+    for await (const batch of mergedEntries(groups, ends)) {
+      for (const e of batch) {
+        if (!matches(e, filter)) continue;
+        if (summary) summary.add(e);
+        else if (limit === undefined) print(e);
+        else if (limit > 0) {
+          ring.push(e);
+          if (ring.length > limit) ring.shift();
+        }
       }
+      await out.maybeFlush();
     }
-    for (const e of ring) await out.line(print, e);
+    for (const e of ring) print(e);
     if (summary) {
       const result = summary.result();
       if (json) out.write(JSON.stringify({ components: result }, null, 2));
@@ -202,8 +205,7 @@ class Output {
     this.size += text.length;
   }
 
-  async line<T>(print: (e: T) => void, e: T): Promise<void> {
-    print(e);
+  async maybeFlush(): Promise<void> {
     if (this.size > 1 << 16) await this.flush();
   }
 

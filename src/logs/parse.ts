@@ -26,6 +26,17 @@ const CCM_ATTRS =
 const SMS_TAIL =
   /\$\$<([^>]*)><(\d{1,2})-(\d{1,2})-(\d{4}) (\d{1,2}):(\d{1,2}):(\d{1,2})(?:\.(\d{1,9}))?([+-]\d{1,4})?><thread=(\d+)[^>]*>\s*$/;
 
+/** The decimal number in `t` at [from, from+len), or NaN when one is not a digit. */
+function digits(t: string, from: number, len: number): number {
+  let n = 0;
+  for (let i = from; i < from + len; i++) {
+    const c = t.charCodeAt(i) - 48;
+    if (c < 0 || c > 9) return Number.NaN;
+    n = n * 10 + c;
+  }
+  return n;
+}
+
 /** Local wall-clock fields and the Windows bias (UTC = local + bias minutes) to a UTC Date. */
 function utc(
   y: string,
@@ -135,7 +146,14 @@ export class LogParser {
 
   private ccm(text: string, out: ParsedEntry[]): boolean {
     const close = text.lastIndexOf(CCM_CLOSE);
-    const m = CCM_ATTRS.exec(text.slice(close + CCM_CLOSE.length));
+    const attrs = close + CCM_CLOSE.length;
+    const fast = this.canonical(text, attrs);
+    if (fast) {
+      fast.text = text.slice(CCM_OPEN.length, close);
+      this.emit(fast, out);
+      return true;
+    }
+    const m = CCM_ATTRS.exec(text.slice(attrs));
     if (!m) return false;
     const [, h, mi, s, frac, bias, mo, d, y, component = '', type = '1', thread = '', file = ''] = m;
     this.emit(
@@ -152,6 +170,70 @@ export class LogParser {
       out,
     );
     return true;
+  }
+
+  private dayKey = '';
+  private dayMs = 0;
+
+  /**
+   * The attributes as cmg and Configuration Manager write them, read by
+   * position (`time="HH:mm:ss.fff+BBB" date="MM-DD-YYYY" component="..."
+   * context="..." type="N" thread="..." file="..."`): most lines of a large log,
+   * at a fraction of the regular expression's cost. Anything else returns
+   * undefined and goes through the regular expression.
+   */
+  private canonical(t: string, at: number): ParsedEntry | undefined {
+    if (!t.startsWith('time="', at)) return undefined;
+    const p = at + 6;
+    // HH:mm:ss.fff then a sign and three bias digits, then `" date="`
+    if (t.charCodeAt(p + 2) !== 58 || t.charCodeAt(p + 5) !== 58 || t.charCodeAt(p + 8) !== 46)
+      return undefined;
+    const sign = t.charCodeAt(p + 12);
+    if ((sign !== 43 && sign !== 45) || !t.startsWith('" date="', p + 16)) return undefined;
+    const d = p + 24;
+    if (t.charCodeAt(d + 2) !== 45 || t.charCodeAt(d + 5) !== 45 || !t.startsWith('" component="', d + 10))
+      return undefined;
+    const num = (from: number, len: number) => digits(t, from, len);
+    const key = t.slice(d, d + 10);
+    if (key !== this.dayKey) {
+      const ms = Date.UTC(num(d + 6, 4), num(d, 2) - 1, num(d + 3, 2));
+      if (Number.isNaN(ms)) return undefined;
+      this.dayKey = key;
+      this.dayMs = ms;
+    }
+    const bias = num(p + 13, 3) * (sign === 45 ? -1 : 1);
+    const ms =
+      this.dayMs +
+      ((num(p, 2) * 60 + num(p + 3, 2)) * 60 + num(p + 6, 2)) * 1000 +
+      num(p + 9, 3) +
+      bias * 60_000;
+    if (Number.isNaN(ms)) return undefined;
+    const c0 = d + 23;
+    const c1 = t.indexOf('"', c0);
+    if (c1 === -1 || !t.startsWith('" context="', c1)) return undefined;
+    const x1 = t.indexOf('"', c1 + 11);
+    if (x1 === -1 || !t.startsWith('" type="', x1)) return undefined;
+    const type = TYPES[t.charAt(x1 + 8)];
+    if (!type || !t.startsWith('" thread="', x1 + 9)) return undefined;
+    const h0 = x1 + 19;
+    const h1 = t.indexOf('"', h0);
+    if (h1 === -1) return undefined;
+    let file = '';
+    if (t.startsWith('" file="', h1)) {
+      const f1 = t.indexOf('"', h1 + 8);
+      if (f1 === -1) return undefined;
+      file = t.slice(h1 + 8, f1);
+    }
+    return {
+      time: new Date(ms),
+      type,
+      component: t.slice(c0, c1),
+      thread: t.slice(h0, h1),
+      file,
+      text: '',
+      source: this.source,
+      seq: this.seq++,
+    };
   }
 
   private sms(line: string, out: ParsedEntry[]): boolean {

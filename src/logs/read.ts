@@ -50,13 +50,18 @@ const key = (e: ParsedEntry) => e.time?.getTime() ?? Number.NEGATIVE_INFINITY;
 /**
  * Merges logs into one time order (each log is in time order already, so
  * this is a k-way merge holding one batch per log). Equal times keep the
- * order of the logs given, then file order.
+ * order of the logs given, then file order. Yields batches: one promise per
+ * entry would cost more than parsing it.
  */
 export async function* mergedEntries(
   groups: string[][],
   ends: Map<string, number> = new Map(),
-): AsyncGenerator<ParsedEntry> {
+): AsyncGenerator<ParsedEntry[]> {
   const its = groups.map((g) => chained(g, ends));
+  if (its.length === 1) {
+    yield* its[0] as AsyncGenerator<ParsedEntry[]>;
+    return;
+  }
   const heads: { batch: ParsedEntry[]; i: number }[] = [];
   const fill = async (k: number): Promise<boolean> => {
     const next = await (its[k] as AsyncGenerator<ParsedEntry[]>).next();
@@ -66,6 +71,7 @@ export async function* mergedEntries(
   };
   const live = new Set<number>();
   await Promise.all(groups.map(async (_, k) => (await fill(k)) && live.add(k)));
+  let out: ParsedEntry[] = [];
   while (live.size > 0) {
     let best = -1;
     let bestKey = Number.POSITIVE_INFINITY;
@@ -78,9 +84,14 @@ export async function* mergedEntries(
       }
     }
     const h = heads[best] as { batch: ParsedEntry[]; i: number };
-    yield h.batch[h.i++] as ParsedEntry;
+    out.push(h.batch[h.i++] as ParsedEntry);
+    if (out.length >= 4096) {
+      yield out;
+      out = [];
+    }
     if (h.i >= h.batch.length && !(await fill(best))) live.delete(best);
   }
+  if (out.length > 0) yield out;
 }
 
 /** Groups paths so that a `.lo_` and its `.log` form one log. */

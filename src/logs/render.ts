@@ -21,17 +21,25 @@ export function humanLine(
   return e.type === 'error' ? paint.red(line) : e.type === 'warning' ? paint.yellow(line) : line;
 }
 
+// Most fields need no escaping; JSON.stringify only for those that do (the hot path of --json).
+const NEEDS_ESCAPE = /["\\\u0000-\u001f\u2028\u2029]/;
+const str = (v: string) => (NEEDS_ESCAPE.test(v) ? JSON.stringify(v) : `"${v}"`);
+let lastTime = Number.NaN;
+let lastIso = '';
+
 /** One NDJSON line: time ISO 8601 UTC (null when the entry has none). */
 export function jsonLine(e: ParsedEntry): string {
-  return JSON.stringify({
-    time: e.time?.toISOString() ?? null,
-    type: e.type,
-    component: e.component,
-    thread: e.thread,
-    file: e.file,
-    text: e.text,
-    source: e.source,
-  });
+  let time = 'null';
+  if (e.time) {
+    const t = e.time.getTime();
+    // Logs write many entries per millisecond: format each time once.
+    if (t !== lastTime) {
+      lastTime = t;
+      lastIso = e.time.toISOString();
+    }
+    time = `"${lastIso}"`;
+  }
+  return `{"time":${time},"type":"${e.type}","component":${str(e.component)},"thread":${str(e.thread)},"file":${str(e.file)},"text":${str(e.text)},"source":${str(e.source)}}`;
 }
 
 export interface ComponentSummary {
