@@ -72,7 +72,7 @@ export abstract class CmgCommand<T extends typeof Command> extends Command {
 
   private signalsInstalled = false;
 
-  private installSignalHandlers(): void {
+  protected installSignalHandlers(): void {
     if (this.signalsInstalled) return;
     this.signalsInstalled = true;
     for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => void this.onSignal(signal));

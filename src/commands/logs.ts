@@ -133,9 +133,11 @@ export default class Logs extends CmgCommand<typeof Logs> {
     const json = this.jsonEnabled();
     const paint = stdoutPaint();
     const out = new Output();
-    const widths = { component: 16, thread: 5 };
+    // Wide enough for the components and thread ids cmg and ConfigMgr write (SMS_CLOUD_PROXYCONNECTOR, 7-digit pids).
+    const widths = { component: 24, thread: 7 };
     const print = (e: import('../logs/parse.js').ParsedEntry) => {
       widths.component = Math.max(widths.component, e.component.length);
+      widths.thread = Math.max(widths.thread, e.thread.length);
       out.write(json ? render.jsonLine(e) : render.humanLine(e, paint, widths));
     };
 
@@ -166,6 +168,7 @@ export default class Logs extends CmgCommand<typeof Logs> {
     await out.flush();
     if (!f.follow) return undefined;
 
+    this.installSignalHandlers();
     const follower = new LogFollower({
       files: files.filter((p) => /\.log$/i.test(p)).map((p) => ({ path: p, offset: ends.get(p) ?? 0 })),
       dir: f.dir?.[0],

@@ -32,6 +32,12 @@ const UNITS: Record<string, number> = { s: 1_000, m: 60_000, h: 3_600_000, d: 86
 export function parseWhen(value: string, now = Date.now()): Date | undefined {
   const d = /^(\d+(?:\.\d+)?)([smhdw])$/i.exec(value.trim());
   if (d) return new Date(now - Number(d[1]) * (UNITS[(d[2] as string).toLowerCase()] as number));
-  const t = Date.parse(value.trim().replace(/^(\d{4}-\d{2}-\d{2}) (\d)/, '$1T$2'));
+  const v = value.trim();
+  // A bare number is neither a duration (no unit) nor a time: Date.parse would read 5 as May 2001.
+  if (!/[-:T]/.test(v)) return undefined;
+  // A date alone is local midnight, like a date with a time (Date.parse would take it as UTC).
+  const t = Date.parse(
+    /^\d{4}-\d{2}-\d{2}$/.test(v) ? `${v}T00:00` : v.replace(/^(\d{4}-\d{2}-\d{2}) (\d)/, '$1T$2'),
+  );
   return Number.isNaN(t) ? undefined : new Date(t);
 }

@@ -108,6 +108,21 @@ export class LogFollower {
         // Rotated: the old file is read to its end above; what is left in its parser ends with it.
         entries.push(...t.parser.push(t.decoder.end()), ...t.parser.end());
         closeSync(t.fd);
+        // Rotated twice since the last poll: the `.lo_` is a file we never saw; read it whole first.
+        // (A third rotation in one poll would have deleted the middle file: nothing can read it then.)
+        const rotated = path.replace(/\.log$/i, '.lo_');
+        try {
+          if (statSync(rotated).ino !== t.ino) {
+            const middle = this.open(rotated, 0);
+            if (middle) {
+              entries.push(...this.drain(middle));
+              entries.push(...middle.parser.push(middle.decoder.end()), ...middle.parser.end());
+              closeSync(middle.fd);
+            }
+          }
+        } catch {
+          // no .lo_
+        }
         const next = this.open(path, 0);
         this.tracked.set(path, next);
         if (next) {

@@ -69,12 +69,18 @@ export class LogParser {
   /** The entry given out by flush(): plain lines after it inherit its time, component and thread. */
   private previous: ParsedEntry | undefined;
   private seq = 0;
+  private started = false;
 
   constructor(readonly source: string) {}
 
   /** Entries completed by this chunk. The last entry is held back until the next line shows it is complete. */
   push(chunk: string): ParsedEntry[] {
     const out: ParsedEntry[] = [];
+    // A byte order mark (Windows PowerShell writes one) is not part of the first entry.
+    if (!this.started && chunk !== '') {
+      this.started = true;
+      if (chunk.charCodeAt(0) === 0xfeff) chunk = chunk.slice(1);
+    }
     this.pending += chunk;
     let start = 0;
     for (;;) {
@@ -241,7 +247,12 @@ export class LogParser {
     const m = SMS_TAIL.exec(line.slice(at));
     if (!m) return false;
     const [, component = '', mo, d, y, h, mi, s, frac, bias, thread = ''] = m;
-    const text = line.slice(0, at).replaceAll('~~', '\n');
+    // Configuration Manager pads before `$$<` (and often ends the text with a lone `~`); `~~` is a line break.
+    const text = line
+      .slice(0, at)
+      .replace(/\s+$/, '')
+      .replace(/(^|[^~])~$/, '$1')
+      .replaceAll('~~', '\n');
     this.emit(
       {
         time: utc(y as string, mo as string, d as string, h as string, mi as string, s as string, frac, bias),
@@ -264,13 +275,15 @@ export class LogParser {
       this.last.text += `\n${text}`;
       return;
     }
+    // After flush(), a continuation line stands alone but keeps the time, component and thread of its entry.
+    const p = this.previous;
     this.emit(
       {
-        time: undefined,
-        type: 'info',
-        component: '',
-        thread: '',
-        file: '',
+        time: p?.time,
+        type: p?.type ?? 'info',
+        component: p?.component ?? '',
+        thread: p?.thread ?? '',
+        file: p?.file ?? '',
         text,
         source: this.source,
         seq: this.seq++,

@@ -69,8 +69,9 @@ export async function* mergedEntries(
     heads[k] = { batch: next.value, i: 0 };
     return true;
   };
-  const live = new Set<number>();
-  await Promise.all(groups.map(async (_, k) => (await fill(k)) && live.add(k)));
+  // In the order the logs were given, so that equal times keep that order (the scan below keeps the first).
+  const filled = await Promise.all(groups.map((_, k) => fill(k)));
+  const live = new Set<number>(filled.flatMap((ok, k) => (ok ? [k] : [])));
   let out: ParsedEntry[] = [];
   while (live.size > 0) {
     let best = -1;
