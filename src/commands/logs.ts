@@ -147,7 +147,8 @@ export default class Logs extends CmgCommand<typeof Logs> {
     const limit = f.lines ?? (f.follow ? 10 : undefined);
     const summary = f.summary ? new render.Summary() : undefined;
     const ring: import('../logs/parse.js').ParsedEntry[] = [];
-    for await (const batch of mergedEntries(groups, ends)) {
+    const keepText = grep ? (text: string) => (grep as RegExp).test(text) : undefined;
+    for await (const batch of mergedEntries(groups, ends, keepText)) {
       for (const e of batch) {
         if (!matches(e, filter)) continue;
         if (summary) summary.add(e);

@@ -26,6 +26,17 @@ const CCM_ATTRS =
 const SMS_TAIL =
   /\$\$<([^>]*)><(\d{1,2})-(\d{1,2})-(\d{4}) (\d{1,2}):(\d{1,2}):(\d{1,2})(?:\.(\d{1,9}))?([+-]\d{1,4})?><thread=(\d+)[^>]*>\s*$/;
 
+/**
+ * `" x...="` at `at` in the canonical attribute layout, checked by three
+ * characters (the quote, the name's first letter, the closing quote at
+ * `closeAt`): startsWith() per attribute was most of the parsing time. A line
+ * that only looks canonical fails later (NaN digits, a missing quote) and goes
+ * through the regular expression.
+ */
+function at3(t: string, at: number, first: number, closeAt: number): boolean {
+  return t.charCodeAt(at) === 34 && t.charCodeAt(at + 2) === first && t.charCodeAt(at + closeAt) === 34;
+}
+
 /** The decimal number in `t` at [from, from+len), or NaN when one is not a digit. */
 function digits(t: string, from: number, len: number): number {
   let n = 0;
@@ -71,7 +82,40 @@ export class LogParser {
   private seq = 0;
   private started = false;
 
-  constructor(readonly source: string) {}
+  /**
+   * `keepText`: when given (a --grep), an entry whose text fails it is dropped
+   * without reading its attributes, the costly part of parsing; its text is
+   * still kept until the next entry, in case a continuation line makes it match.
+   */
+  constructor(
+    readonly source: string,
+    private readonly keepText?: (text: string) => boolean,
+  ) {}
+
+  /** An entry whose attributes are read only if it is kept (see keepText). */
+  private lazy = new WeakMap<ParsedEntry, string>();
+
+  private out(entry: ParsedEntry, out: ParsedEntry[]): void {
+    const raw = this.lazy.get(entry);
+    if (raw === undefined) {
+      out.push(entry);
+      return;
+    }
+    if (!this.keepText?.(entry.text)) return;
+    this.pendingFull = undefined;
+    this.ccm(raw, out, true);
+    const full = this.pendingFull as ParsedEntry | undefined;
+    this.pendingFull = undefined;
+    if (!full) {
+      out.push(entry); // attributes that do not parse: kept as text, as plain lines are
+      return;
+    }
+    full.text = entry.text; // with any continuation lines
+    full.seq = entry.seq;
+    out.push(full);
+  }
+
+  private pendingFull: ParsedEntry | undefined;
 
   /** Entries completed by this chunk. The last entry is held back until the next line shows it is complete. */
   push(chunk: string): ParsedEntry[] {
@@ -104,7 +148,7 @@ export class LogParser {
       this.open = undefined;
       this.plain(text, out);
     }
-    if (this.last) out.push(this.last);
+    if (this.last) this.out(this.last, out);
     this.last = undefined;
     return out;
   }
@@ -123,7 +167,7 @@ export class LogParser {
   }
 
   private emit(entry: ParsedEntry, out: ParsedEntry[]): void {
-    if (this.last) out.push(this.last);
+    if (this.last) this.out(this.last, out);
     this.last = entry;
     this.previous = entry;
   }
@@ -150,31 +194,47 @@ export class LogParser {
     if (line !== '') this.plain(line, out);
   }
 
-  private ccm(text: string, out: ParsedEntry[]): boolean {
+  private ccm(text: string, out: ParsedEntry[], materialize = false): boolean {
     const close = text.lastIndexOf(CCM_CLOSE);
     const attrs = close + CCM_CLOSE.length;
+    if (this.keepText && !materialize && text.startsWith('time="', attrs)) {
+      // Attributes later, if the text (with any continuation) is kept at all.
+      const entry: ParsedEntry = {
+        time: undefined,
+        type: 'info',
+        component: '',
+        thread: '',
+        file: '',
+        text: text.slice(CCM_OPEN.length, close),
+        source: this.source,
+        seq: this.seq++,
+      };
+      this.lazy.set(entry, text);
+      this.emit(entry, out);
+      return true;
+    }
     const fast = this.canonical(text, attrs);
     if (fast) {
       fast.text = text.slice(CCM_OPEN.length, close);
-      this.emit(fast, out);
+      if (materialize) this.pendingFull = fast;
+      else this.emit(fast, out);
       return true;
     }
     const m = CCM_ATTRS.exec(text.slice(attrs));
     if (!m) return false;
     const [, h, mi, s, frac, bias, mo, d, y, component = '', type = '1', thread = '', file = ''] = m;
-    this.emit(
-      {
-        time: utc(y as string, mo as string, d as string, h as string, mi as string, s as string, frac, bias),
-        type: TYPES[type] ?? 'info',
-        component,
-        thread,
-        file,
-        text: text.slice(CCM_OPEN.length, close),
-        source: this.source,
-        seq: this.seq++,
-      },
-      out,
-    );
+    const entry: ParsedEntry = {
+      time: utc(y as string, mo as string, d as string, h as string, mi as string, s as string, frac, bias),
+      type: TYPES[type] ?? 'info',
+      component,
+      thread,
+      file,
+      text: text.slice(CCM_OPEN.length, close),
+      source: this.source,
+      seq: this.seq++,
+    };
+    if (materialize) this.pendingFull = entry;
+    else this.emit(entry, out);
     return true;
   }
 
@@ -189,16 +249,15 @@ export class LogParser {
    * undefined and goes through the regular expression.
    */
   private canonical(t: string, at: number): ParsedEntry | undefined {
-    if (!t.startsWith('time="', at)) return undefined;
+    if (t.charCodeAt(at) !== 116 || t.charCodeAt(at + 5) !== 34) return undefined; // time="
     const p = at + 6;
     // HH:mm:ss.fff then a sign and three bias digits, then `" date="`
     if (t.charCodeAt(p + 2) !== 58 || t.charCodeAt(p + 5) !== 58 || t.charCodeAt(p + 8) !== 46)
       return undefined;
     const sign = t.charCodeAt(p + 12);
-    if ((sign !== 43 && sign !== 45) || !t.startsWith('" date="', p + 16)) return undefined;
+    if ((sign !== 43 && sign !== 45) || !at3(t, p + 16, 100, 23)) return undefined; // " date="
     const d = p + 24;
-    if (t.charCodeAt(d + 2) !== 45 || t.charCodeAt(d + 5) !== 45 || !t.startsWith('" component="', d + 10))
-      return undefined;
+    if (t.charCodeAt(d + 2) !== 45 || t.charCodeAt(d + 5) !== 45 || !at3(t, d + 10, 99, 22)) return undefined;
     const num = (from: number, len: number) => digits(t, from, len);
     const key = t.slice(d, d + 10);
     if (key !== this.dayKey) {
@@ -216,16 +275,16 @@ export class LogParser {
     if (Number.isNaN(ms)) return undefined;
     const c0 = d + 23;
     const c1 = t.indexOf('"', c0);
-    if (c1 === -1 || !t.startsWith('" context="', c1)) return undefined;
+    if (c1 === -1 || !at3(t, c1, 99, 10)) return undefined; // " context="
     const x1 = t.indexOf('"', c1 + 11);
-    if (x1 === -1 || !t.startsWith('" type="', x1)) return undefined;
+    if (x1 === -1 || !at3(t, x1, 116, 7)) return undefined; // " type="
     const type = TYPES[t.charAt(x1 + 8)];
-    if (!type || !t.startsWith('" thread="', x1 + 9)) return undefined;
+    if (!type || !at3(t, x1 + 9, 116, 9)) return undefined; // " thread="
     const h0 = x1 + 19;
     const h1 = t.indexOf('"', h0);
     if (h1 === -1) return undefined;
     let file = '';
-    if (t.startsWith('" file="', h1)) {
+    if (at3(t, h1, 102, 7)) {
       const f1 = t.indexOf('"', h1 + 8);
       if (f1 === -1) return undefined;
       file = t.slice(h1 + 8, f1);

@@ -25,8 +25,12 @@ export function logFilesIn(dir: string): string[] {
 }
 
 /** A log's entries in file order, read in chunks (a log is never held whole). */
-export async function* fileEntries(path: string, endOffset?: number): AsyncGenerator<ParsedEntry[]> {
-  const parser = new LogParser(path);
+export async function* fileEntries(
+  path: string,
+  endOffset?: number,
+  keepText?: (text: string) => boolean,
+): AsyncGenerator<ParsedEntry[]> {
+  const parser = new LogParser(path, keepText);
   const decoder = new StringDecoder('utf8');
   if (endOffset === 0) return;
   const range = endOffset === undefined ? {} : { end: endOffset - 1 };
@@ -40,8 +44,12 @@ export async function* fileEntries(path: string, endOffset?: number): AsyncGener
 }
 
 /** Several logs read as one: a `.lo_` and its `.log` continue each other. */
-async function* chained(paths: string[], ends: Map<string, number>): AsyncGenerator<ParsedEntry[]> {
-  for (const p of paths) yield* fileEntries(p, ends.get(p));
+async function* chained(
+  paths: string[],
+  ends: Map<string, number>,
+  keepText?: (text: string) => boolean,
+): AsyncGenerator<ParsedEntry[]> {
+  for (const p of paths) yield* fileEntries(p, ends.get(p), keepText);
 }
 
 /** Sort key: entries without a time (plain text before any entry) sort first, in file order. */
@@ -56,8 +64,10 @@ const key = (e: ParsedEntry) => e.time?.getTime() ?? Number.NEGATIVE_INFINITY;
 export async function* mergedEntries(
   groups: string[][],
   ends: Map<string, number> = new Map(),
+  /** A text filter (--grep) the parser applies before reading attributes. */
+  keepText?: (text: string) => boolean,
 ): AsyncGenerator<ParsedEntry[]> {
-  const its = groups.map((g) => chained(g, ends));
+  const its = groups.map((g) => chained(g, ends, keepText));
   if (its.length === 1) {
     yield* its[0] as AsyncGenerator<ParsedEntry[]>;
     return;

@@ -513,4 +513,25 @@ test('formatCmtraceLine read back: every field, any bias, any time (property)', 
   );
 });
 
+
+test('with a text filter (--grep) an entry is kept when its text with its continuation lines matches, attributes read only then', () => {
+  const p = new LogParser('x.log', (t) => /NEEDLE/.test(t));
+  const line = (text: string, time: string) =>
+    `<![LOG[${text}]LOG]!><time="${time}.000+000" date="11-29-2026" component="CMGService" context="" type="3" thread="42" file="">\n`;
+  const out = [
+    ...p.push(line('first', '01:00:00')),
+    ...p.push('a continuation with NEEDLE\n'),
+    ...p.push(line('second without it', '01:00:01')),
+    ...p.push(line('third NEEDLE', '01:00:02')),
+    ...p.end(),
+  ];
+  assert.equal(
+    out.map((e) => [e.text, e.time?.toISOString(), e.component, e.type, e.thread]),
+    [
+      ['first\na continuation with NEEDLE', '2026-11-29T01:00:00.000Z', 'CMGService', 'error', '42'],
+      ['third NEEDLE', '2026-11-29T01:00:02.000Z', 'CMGService', 'error', '42'],
+    ],
+  );
+});
+
 test.run();
