@@ -22,6 +22,7 @@ export function humanLine(
 }
 
 // Most fields need no escaping; JSON.stringify only for those that do (the hot path of --json).
+// biome-ignore lint/suspicious/noControlCharactersInRegex: the characters JSON must escape, exactly
 const NEEDS_ESCAPE = /["\\\u0000-\u001f]/;
 const str = (v: string) => (NEEDS_ESCAPE.test(v) ? JSON.stringify(v) : `"${v}"`);
 

@@ -513,7 +513,6 @@ test('formatCmtraceLine read back: every field, any bias, any time (property)', 
   );
 });
 
-
 test('with a text filter (--grep) an entry is kept when its text with its continuation lines matches, attributes read only then', () => {
   const p = new LogParser('x.log', (t) => /NEEDLE/.test(t));
   const line = (text: string, time: string) =>
