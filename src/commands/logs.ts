@@ -52,7 +52,7 @@ export default class Logs extends CmgCommand<typeof Logs> {
 
   async run(): Promise<undefined> {
     const [
-      { logFilesIn, groupRotated, mergedEntries },
+      { logFilesIn, groupRotated, mergedEntries, plainLiteral },
       { matches, parseWhen },
       render,
       { LogFollower },
@@ -148,7 +148,7 @@ export default class Logs extends CmgCommand<typeof Logs> {
     const summary = f.summary ? new render.Summary() : undefined;
     const ring: import('../logs/parse.js').ParsedEntry[] = [];
     const keepText = grep ? (text: string) => (grep as RegExp).test(text) : undefined;
-    for await (const batch of mergedEntries(groups, ends, keepText)) {
+    for await (const batch of mergedEntries(groups, ends, keepText, grep ? plainLiteral(grep) : undefined)) {
       for (const e of batch) {
         if (!matches(e, filter)) continue;
         if (summary) summary.add(e);

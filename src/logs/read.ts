@@ -48,8 +48,12 @@ async function* chained(
   paths: string[],
   ends: Map<string, number>,
   keepText?: (text: string) => boolean,
+  literal?: string,
 ): AsyncGenerator<ParsedEntry[]> {
-  for (const p of paths) yield* fileEntries(p, ends.get(p), keepText);
+  for (const p of paths) {
+    if (literal && keepText) yield* literalEntries(p, literal, keepText, ends.get(p));
+    else yield* fileEntries(p, ends.get(p), keepText);
+  }
 }
 
 /** Sort key: entries without a time (plain text before any entry) sort first, in file order. */
@@ -66,8 +70,10 @@ export async function* mergedEntries(
   ends: Map<string, number> = new Map(),
   /** A text filter (--grep) the parser applies before reading attributes. */
   keepText?: (text: string) => boolean,
+  /** The --grep pattern as a plain word, when it is one: the byte-level search of literalEntries. */
+  literal?: string,
 ): AsyncGenerator<ParsedEntry[]> {
-  const its = groups.map((g) => chained(g, ends, keepText));
+  const its = groups.map((g) => chained(g, ends, keepText, literal));
   if (its.length === 1) {
     yield* its[0] as AsyncGenerator<ParsedEntry[]>;
     return;
@@ -117,4 +123,81 @@ export function groupRotated(paths: string[]): string[][] {
   return [...groups.values()].map((g) =>
     g.sort((a, b) => (/\.lo_$/i.test(a) ? -1 : /\.lo_$/i.test(b) ? 1 : 0)),
   );
+}
+
+const OPEN_BYTES = Buffer.from('<![LOG[');
+const NEXT_ENTRY = Buffer.from('\n<![LOG[');
+const SMS_MARK = Buffer.from('$$<');
+
+/**
+ * `--grep` with a plain word: most of a large log never needs decoding. The
+ * raw bytes are searched for the word (as grep does); only the entry around
+ * each hit (from its `<![LOG[` to the next entry's, continuation lines
+ * included) is decoded and parsed, and the text filter then decides as
+ * usual. A hit in an attribute is parsed and dropped there. A file in the SMS
+ * format (or a chunk with no entry start before a hit) falls back to the full
+ * parser, so the answer is the same either way.
+ */
+export async function* literalEntries(
+  path: string,
+  literal: string,
+  keepText: (text: string) => boolean,
+  endOffset?: number,
+  chunkBytes = 1 << 20,
+): AsyncGenerator<ParsedEntry[]> {
+  if (endOffset === 0) return;
+  const needle = Buffer.from(literal, 'utf8');
+  const range = endOffset === undefined ? {} : { end: endOffset - 1 };
+  let carry: Buffer = Buffer.alloc(0);
+  let seq = 0;
+  for await (const chunk of createReadStream(path, { highWaterMark: chunkBytes, ...range })) {
+    const buf = carry.length > 0 ? Buffer.concat([carry, chunk as Buffer]) : (chunk as Buffer);
+    carry = Buffer.alloc(0);
+    if (buf.includes(SMS_MARK)) {
+      yield* fileEntries(path, endOffset, keepText); // not only CCM: the whole file through the full parser
+      return;
+    }
+    const out: ParsedEntry[] = [];
+    let pos = 0;
+    for (;;) {
+      const hit = buf.indexOf(needle, pos);
+      if (hit === -1) {
+        // Keep the last partial entry: a hit may come in the next chunk's part of it.
+        const lastStart = buf.lastIndexOf(OPEN_BYTES);
+        carry = lastStart >= pos ? buf.subarray(lastStart) : Buffer.alloc(0);
+        break;
+      }
+      const start = buf.lastIndexOf(OPEN_BYTES, hit);
+      if (start < pos) {
+        // The hit is before any entry start we can see: let the full parser decide.
+        yield* fileEntries(path, endOffset, keepText);
+        return;
+      }
+      const next = buf.indexOf(NEXT_ENTRY, hit);
+      if (next === -1) {
+        carry = buf.subarray(start); // the entry continues in the next chunk
+        break;
+      }
+      const parser = new LogParser(path, keepText);
+      for (const e of [...parser.push(buf.toString('utf8', start, next + 1)), ...parser.end()]) {
+        e.seq = seq++;
+        out.push(e);
+      }
+      pos = next + 1;
+    }
+    if (out.length > 0) yield out;
+  }
+  if (carry.length > 0 && carry.includes(needle)) {
+    const parser = new LogParser(path, keepText);
+    const rest = [...parser.push(carry.toString('utf8')), ...parser.end()];
+    for (const e of rest) e.seq = seq++;
+    if (rest.length > 0) yield rest;
+  }
+}
+
+/** A --grep pattern that is a plain word (no regular expression syntax), for literalEntries; undefined otherwise. */
+export function plainLiteral(pattern: RegExp): string | undefined {
+  if (pattern.flags.includes('i')) return undefined;
+  const src = pattern.source;
+  return src.length >= 3 && !/[\\^$.*+?()[\]{}|/]/.test(src) ? src : undefined;
 }
