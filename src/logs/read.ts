@@ -100,24 +100,8 @@ export async function* mergedEntries(
         bestKey = v;
       }
     }
-    // Take the run of entries of this log that come before every other log's next one, without
-    // scanning again for each (logs interleave in long runs: each is in time order).
-    // Equal times go to the log given first: an earlier log's equal time ends the run, a later one's does not.
-    let before = Number.POSITIVE_INFINITY;
-    let after = Number.POSITIVE_INFINITY;
-    for (const k of live) {
-      if (k === best) continue;
-      const o = heads[k] as { batch: ParsedEntry[]; i: number };
-      const v = key(o.batch[o.i] as ParsedEntry);
-      if (k < best) before = Math.min(before, v);
-      else after = Math.min(after, v);
-    }
     const h = heads[best] as { batch: ParsedEntry[]; i: number };
-    let next: number;
-    do {
-      out.push(h.batch[h.i++] as ParsedEntry);
-      next = h.i < h.batch.length ? key(h.batch[h.i] as ParsedEntry) : Number.NaN;
-    } while (next < before && next <= after);
+    out.push(h.batch[h.i++] as ParsedEntry);
     if (out.length >= 4096) {
       yield out;
       out = [];
