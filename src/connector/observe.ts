@@ -1,5 +1,6 @@
-import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { Counter, Gauge, Registry } from 'prom-client';
 import type { Readiness } from '../telemetry/admin-server.js';
+import { requestMetrics } from '../telemetry/request-metrics.js';
 import type { Connector } from './connector.js';
 
 /** What /status shows of a connection point (and what `cmg status` reads). */
@@ -87,24 +88,10 @@ export function connectorReadiness(c: Connector, draining: boolean): Readiness {
 
 export function connectorMetrics(c: Connector): Registry {
   const registry = new Registry();
-  const requests = new Counter({
-    name: 'cmg_connector_requests_total',
-    help: 'Requests forwarded to internal roles, by endpoint (published prefix), status and error code',
-    labelNames: ['endpoint', 'status', 'error'],
-    registers: [registry],
-  });
-  const bytes = new Counter({
-    name: 'cmg_connector_body_bytes_total',
-    help: 'Request and answer body bytes, by endpoint and direction (in: towards the role, out: from it)',
-    labelNames: ['endpoint', 'direction'],
-    registers: [registry],
-  });
-  const latency = new Histogram({
-    name: 'cmg_connector_request_duration_seconds',
-    help: 'Time from the request on the channel to the end of the answer, by endpoint',
-    labelNames: ['endpoint'],
-    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 120],
-    registers: [registry],
+  const record = requestMetrics(registry, 'cmg_connector', {
+    requests: 'Requests forwarded to internal roles, by endpoint (published prefix), status and error code',
+    bytes: 'Request and answer body bytes, by endpoint and direction (in: towards the role, out: from it)',
+    latency: 'Time from the request on the channel to the end of the answer, by endpoint',
   });
   const reconnects = new Counter({
     name: 'cmg_connector_reconnects_total',
@@ -130,12 +117,7 @@ export function connectorMetrics(c: Connector): Registry {
       this.set(c.forwarder.inFlight);
     },
   });
-  c.on('forwarded', (r) => {
-    requests.inc({ endpoint: r.endpoint, status: String(r.status), error: r.error ?? '' });
-    if (r.bytesIn) bytes.inc({ endpoint: r.endpoint, direction: 'in' }, r.bytesIn);
-    if (r.bytesOut) bytes.inc({ endpoint: r.endpoint, direction: 'out' }, r.bytesOut);
-    latency.observe({ endpoint: r.endpoint }, r.ms / 1000);
-  });
+  c.on('forwarded', record);
   c.on('channel-down', (e) => reconnects.inc({ gateway: e.gateway }));
   return registry;
 }

@@ -1,6 +1,7 @@
-import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { Counter, Gauge, Registry } from 'prom-client';
 import type { Readiness } from '../telemetry/admin-server.js';
-import type { Gateway } from './gateway.js';
+import { requestMetrics } from '../telemetry/request-metrics.js';
+import { type Gateway, UNROUTED } from './gateway.js';
 
 /** What /status shows of a gateway (and what `cmg status` reads). */
 export interface GatewayStatus {
@@ -127,24 +128,10 @@ export function gatewayReadiness(g: Gateway, sites: string[], draining: boolean)
 /** The gateway's Prometheus metrics, fed by its events and read from its state at scrape time. */
 export function gatewayMetrics(g: Gateway): Registry {
   const registry = new Registry();
-  const requests = new Counter({
-    name: 'cmg_gateway_requests_total',
-    help: 'Client requests answered, by endpoint (published prefix), status and error code',
-    labelNames: ['endpoint', 'status', 'error'],
-    registers: [registry],
-  });
-  const bytes = new Counter({
-    name: 'cmg_gateway_body_bytes_total',
-    help: 'Request and answer body bytes, by endpoint and direction (in: from clients, out: to clients)',
-    labelNames: ['endpoint', 'direction'],
-    registers: [registry],
-  });
-  const latency = new Histogram({
-    name: 'cmg_gateway_request_duration_seconds',
-    help: 'Time from the request head to the end of the answer, by endpoint',
-    labelNames: ['endpoint'],
-    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 120],
-    registers: [registry],
+  const record = requestMetrics(registry, 'cmg_gateway', {
+    requests: 'Client requests answered, by endpoint (published prefix), status and error code',
+    bytes: 'Request and answer body bytes, by endpoint and direction (in: from clients, out: to clients)',
+    latency: 'Time from the request head to the end of the answer, by endpoint',
   });
   const tlsFailures = new Counter({
     name: 'cmg_gateway_tls_handshake_failures_total',
@@ -185,13 +172,7 @@ export function gatewayMetrics(g: Gateway): Registry {
         this.inc({ site: ch.identity.site, connection_point: ch.identity.id, state: ch.state });
     },
   });
-  g.on('request', (r) => {
-    const endpoint = r.endpoint ?? '(not routed)';
-    requests.inc({ endpoint, status: String(r.status), error: r.error ?? '' });
-    if (r.bytesIn) bytes.inc({ endpoint, direction: 'in' }, r.bytesIn);
-    if (r.bytesOut) bytes.inc({ endpoint, direction: 'out' }, r.bytesOut);
-    latency.observe({ endpoint }, r.ms / 1000);
-  });
+  g.on('request', (r) => record({ ...r, endpoint: r.endpoint ?? UNROUTED }));
   g.on('tls-error', (e) => tlsFailures.inc({ reason: e.code }));
   g.on('channel-up', (ch) => channelEvents.inc({ site: ch.identity.site, event: 'up' }));
   g.on('channel-down', (ch) => channelEvents.inc({ site: ch.identity.site, event: 'down' }));
