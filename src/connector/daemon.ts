@@ -1,7 +1,7 @@
 import type { ConnectorConfig } from '../config/connector.js';
 import type { CmtraceLogger } from '../logs/logger.js';
 import { type AdminServer, startAdminServer } from '../telemetry/admin-server.js';
-import { trafficLines } from '../telemetry/traffic.js';
+import { TrafficReporter } from '../telemetry/traffic.js';
 import { Connector, loadConnectorMaterial } from './connector.js';
 import { logConnectorEvents } from './logging.js';
 import { connectorMetrics, connectorReadiness, connectorStatus } from './observe.js';
@@ -9,7 +9,7 @@ import { connectorMetrics, connectorReadiness, connectorStatus } from './observe
 /** `cmg connect` as a unit the command (and `cmg demo`) runs: the connector, its logs, admin endpoint, reports, reload, drain. */
 export class ConnectorDaemon {
   private admin: AdminServer | undefined;
-  private reportTimer: NodeJS.Timeout | undefined;
+  private reports: TrafficReporter | undefined;
   private draining = false;
 
   private constructor(
@@ -44,11 +44,10 @@ export class ConnectorDaemon {
     });
     this.log.info(`admin endpoint on ${this.admin.url} (/healthz, /readyz, /metrics, /status)`);
     c.start();
-    const period = config.trafficReportSeconds;
-    this.reportTimer = setInterval(() => {
-      for (const line of trafficLines(period, c.forwarder.traffic.takePeriod())) this.log.info(line);
-    }, period * 1000);
-    this.reportTimer.unref();
+    this.reports = new TrafficReporter(config.trafficReportSeconds, c.forwarder.traffic, (line) =>
+      this.log.info(line),
+    );
+    this.reports.start();
     return { admin: this.admin.url };
   }
 
@@ -69,17 +68,12 @@ export class ConnectorDaemon {
 
   async stop(signal: string): Promise<void> {
     this.draining = true;
-    clearInterval(this.reportTimer);
+    this.reports?.pause();
     this.log.info(
       `${signal}: draining: gateways stop sending requests; ${this.connector.forwarder.inFlight} in flight get up to ${this.config.drainSeconds} s`,
     );
     await this.connector.stop(this.config.drainSeconds * 1000);
-    for (const line of trafficLines(
-      this.config.trafficReportSeconds,
-      this.connector.forwarder.traffic.takePeriod(),
-    )) {
-      this.log.info(line);
-    }
+    this.reports?.final();
     await this.admin?.close();
     this.log.info('stopped');
   }

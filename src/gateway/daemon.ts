@@ -1,7 +1,7 @@
 import type { GatewayConfig } from '../config/gateway.js';
 import type { CmtraceLogger } from '../logs/logger.js';
 import { type AdminServer, startAdminServer } from '../telemetry/admin-server.js';
-import { trafficLines } from '../telemetry/traffic.js';
+import { TrafficReporter } from '../telemetry/traffic.js';
 import { Gateway } from './gateway.js';
 import { logGatewayEvents, type OpenLog } from './logging.js';
 import { gatewayMetrics, gatewayReadiness, gatewayStatus } from './observe.js';
@@ -19,7 +19,7 @@ export interface GatewayAddresses {
  */
 export class GatewayDaemon {
   private admin: AdminServer | undefined;
-  private reportTimer: NodeJS.Timeout | undefined;
+  private reports: TrafficReporter | undefined;
   private draining = false;
 
   private constructor(
@@ -51,11 +51,10 @@ export class GatewayDaemon {
       metrics,
     });
     this.log.info(`admin endpoint on ${this.admin.url} (/healthz, /readyz, /metrics, /status)`);
-    const period = this.config.trafficReportSeconds;
-    this.reportTimer = setInterval(() => {
-      for (const line of trafficLines(period, this.gateway.traffic.takePeriod())) this.log.info(line);
-    }, period * 1000);
-    this.reportTimer.unref();
+    this.reports = new TrafficReporter(this.config.trafficReportSeconds, this.gateway.traffic, (line) =>
+      this.log.info(line),
+    );
+    this.reports.start();
     return { ...where, admin: this.admin.url };
   }
 
@@ -84,13 +83,12 @@ export class GatewayDaemon {
   /** Drain within `drainSeconds`, then close everything. */
   async stop(signal: string): Promise<void> {
     this.draining = true;
-    clearInterval(this.reportTimer);
+    this.reports?.pause();
     this.log.info(
       `${signal}: draining: no new clients or channels; ${this.gateway.requestsInFlight()} requests in flight get up to ${this.config.drainSeconds} s`,
     );
     await this.gateway.stop(this.config.drainSeconds * 1000);
-    for (const line of trafficLines(this.config.trafficReportSeconds, this.gateway.traffic.takePeriod()))
-      this.log.info(line);
+    this.reports?.final();
     await this.admin?.close();
     this.log.info('stopped');
   }

@@ -105,3 +105,36 @@ export class Recent<T> {
     return [...this.items];
   }
 }
+
+/**
+ * Writes the traffic report every `periodSeconds`, and a last one for the
+ * period in progress when stopped (so a drain's traffic is not lost).
+ */
+export class TrafficReporter {
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly periodSeconds: number,
+    private readonly stats: TrafficStats,
+    private readonly write: (line: string) => void,
+  ) {}
+
+  start(): void {
+    this.timer = setInterval(() => this.report(), this.periodSeconds * 1000);
+    this.timer.unref();
+  }
+
+  /** Stops the timer; `final()` writes the period in progress. */
+  pause(): void {
+    clearInterval(this.timer);
+  }
+
+  final(): void {
+    this.pause();
+    this.report();
+  }
+
+  private report(): void {
+    for (const line of trafficLines(this.periodSeconds, this.stats.takePeriod())) this.write(line);
+  }
+}

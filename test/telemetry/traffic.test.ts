@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { Recent, TrafficStats, trafficLines } from '../../src/telemetry/traffic.js';
+import { Recent, TrafficReporter, TrafficStats, trafficLines } from '../../src/telemetry/traffic.js';
 
 test('counts per endpoint: requests, failures, bytes, most at once; a period resets, the lifetime does not', () => {
   const t = new TrafficStats();
@@ -43,6 +43,20 @@ test('Recent keeps the last n', () => {
   const r = new Recent<number>(3);
   for (let i = 1; i <= 5; i++) r.push(i);
   assert.equal(r.list(), [3, 4, 5]);
+});
+
+test('the reporter writes the period in progress when it ends, and nothing after', () => {
+  const t = new TrafficStats();
+  const lines: string[] = [];
+  const r = new TrafficReporter(3600, t, (l) => lines.push(l));
+  r.start();
+  t.begin('/a');
+  t.end('/a', { failed: false, bytesIn: 1, bytesOut: 2 });
+  r.final();
+  assert.equal(lines, [
+    'traffic report (3600 s): /a: 1 requests, 0 failed, 1 bytes in, 2 bytes out, at most 1 at once',
+  ]);
+  assert.equal(t.takePeriod(), []);
 });
 
 test.run();
