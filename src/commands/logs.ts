@@ -199,25 +199,46 @@ export default class Logs extends CmgCommand<typeof Logs> {
   protected render(): void {}
 }
 
-/** Batched stdout writes with backpressure: a log of millions of lines is printed without holding it. */
+/**
+ * Batched stdout writes with backpressure: a log of millions of lines is printed without holding it.
+ * Lines are encoded straight into a buffer: joining them into one string first, then encoding that,
+ * copied every byte twice and was the largest part of --json's time.
+ */
 class Output {
-  private parts: string[] = [];
-  private size = 0;
+  private static readonly SIZE = 1 << 20;
+  private buf = Buffer.allocUnsafe(Output.SIZE);
+  private used = 0;
 
   write(text: string): void {
-    this.parts.push(text);
-    this.size += text.length;
+    // A UTF-16 code unit takes at most 3 bytes in UTF-8 (a surrogate pair, two units, takes 4).
+    if (this.used + text.length * 3 + 1 > this.buf.length) {
+      this.push();
+      if (text.length * 3 + 1 > this.buf.length) {
+        process.stdout.write(`${text}\n`);
+        return;
+      }
+    }
+    this.used += this.buf.write(text, this.used, 'utf8');
+    this.buf[this.used++] = 10;
   }
 
   async maybeFlush(): Promise<void> {
-    if (this.size > 1 << 16) await this.flush();
+    if (this.used > 1 << 16) await this.flush();
   }
 
   async flush(): Promise<void> {
-    if (this.parts.length === 0) return;
-    const text = `${this.parts.join('\n')}\n`;
-    this.parts = [];
-    this.size = 0;
-    if (!process.stdout.write(text)) await new Promise((r) => process.stdout.once('drain', r));
+    if (this.push()) return;
+    await new Promise((r) => process.stdout.once('drain', r));
+  }
+
+  /** Hands what is written to stdout (which keeps it); false when stdout asks to wait. */
+  private push(): boolean {
+    if (this.used === 0) return true;
+    const full = this.buf.subarray(0, this.used);
+    // The rest of the buffer carries on (stdout owns the written part now).
+    const rest = this.buf.length - this.used;
+    this.buf = rest >= 1 << 17 ? this.buf.subarray(this.used) : Buffer.allocUnsafe(Output.SIZE);
+    this.used = 0;
+    return process.stdout.write(full);
   }
 }

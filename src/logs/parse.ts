@@ -48,6 +48,82 @@ function digits(t: string, from: number, len: number): number {
   return n;
 }
 
+/**
+ * The attributes as cmg and Configuration Manager write them, read by
+ * position (`time="HH:mm:ss.fff+BBB" date="MM-DD-YYYY" component="..."
+ * context="..." type="N" thread="..." file="..."`): most lines of a large log,
+ * at a fraction of the regular expression's cost. read() fills the fields
+ * (positions in the string, so that the byte-level NDJSON path can copy them
+ * from the bytes) and says whether the layout was canonical; anything else
+ * goes through the regular expression.
+ */
+export class CanonicalReader {
+  ms = 0;
+  type: SeverityName = 'info';
+  component = 0;
+  componentEnd = 0;
+  thread = 0;
+  threadEnd = 0;
+  /** Equal to fileEnd when there is no file attribute. */
+  file = 0;
+  fileEnd = 0;
+  private dayKey = '';
+  private dayMs = 0;
+
+  read(t: string, at: number): boolean {
+    if (t.charCodeAt(at) !== 116 || t.charCodeAt(at + 5) !== 34) return false; // time="
+    const p = at + 6;
+    // HH:mm:ss.fff then a sign and three bias digits, then `" date="`
+    if (t.charCodeAt(p + 2) !== 58 || t.charCodeAt(p + 5) !== 58 || t.charCodeAt(p + 8) !== 46) return false;
+    const sign = t.charCodeAt(p + 12);
+    if ((sign !== 43 && sign !== 45) || !at3(t, p + 16, 100, 7)) return false; // " date="
+    const d = p + 24;
+    if (t.charCodeAt(d + 2) !== 45 || t.charCodeAt(d + 5) !== 45 || !at3(t, d + 10, 99, 12)) return false; // " component="
+    const num = (from: number, len: number) => digits(t, from, len);
+    const key = t.slice(d, d + 10);
+    if (key !== this.dayKey) {
+      const ms = Date.UTC(num(d + 6, 4), num(d, 2) - 1, num(d + 3, 2));
+      if (Number.isNaN(ms)) return false;
+      this.dayKey = key;
+      this.dayMs = ms;
+    }
+    const bias = num(p + 13, 3) * (sign === 45 ? -1 : 1);
+    const ms =
+      this.dayMs +
+      ((num(p, 2) * 60 + num(p + 3, 2)) * 60 + num(p + 6, 2)) * 1000 +
+      num(p + 9, 3) +
+      bias * 60_000;
+    if (Number.isNaN(ms)) return false;
+    const c0 = d + 23;
+    const c1 = t.indexOf('"', c0);
+    if (c1 === -1 || !at3(t, c1, 99, 10)) return false; // " context="
+    const x1 = t.indexOf('"', c1 + 11);
+    if (x1 === -1 || !at3(t, x1, 116, 7)) return false; // " type="
+    const type = TYPES[t.charAt(x1 + 8)];
+    if (!type || !at3(t, x1 + 9, 116, 9)) return false; // " thread="
+    const h0 = x1 + 19;
+    const h1 = t.indexOf('"', h0);
+    if (h1 === -1) return false;
+    let f0 = h1;
+    let f1 = h1;
+    if (at3(t, h1, 102, 7)) {
+      // " file="
+      f0 = h1 + 8;
+      f1 = t.indexOf('"', f0);
+      if (f1 === -1) return false;
+    }
+    this.ms = ms;
+    this.type = type;
+    this.component = c0;
+    this.componentEnd = c1;
+    this.thread = h0;
+    this.threadEnd = h1;
+    this.file = f0;
+    this.fileEnd = f1;
+    return true;
+  }
+}
+
 /** Local wall-clock fields and the Windows bias (UTC = local + bias minutes) to a UTC Date. */
 function utc(
   y: string,
@@ -238,63 +314,18 @@ export class LogParser {
     return true;
   }
 
-  private dayKey = '';
-  private dayMs = 0;
+  private readonly attributes = new CanonicalReader();
 
-  /**
-   * The attributes as cmg and Configuration Manager write them, read by
-   * position (`time="HH:mm:ss.fff+BBB" date="MM-DD-YYYY" component="..."
-   * context="..." type="N" thread="..." file="..."`): most lines of a large log,
-   * at a fraction of the regular expression's cost. Anything else returns
-   * undefined and goes through the regular expression.
-   */
+  /** An entry from canonical attributes at `at` (see CanonicalReader), undefined when they are not. */
   private canonical(t: string, at: number): ParsedEntry | undefined {
-    if (t.charCodeAt(at) !== 116 || t.charCodeAt(at + 5) !== 34) return undefined; // time="
-    const p = at + 6;
-    // HH:mm:ss.fff then a sign and three bias digits, then `" date="`
-    if (t.charCodeAt(p + 2) !== 58 || t.charCodeAt(p + 5) !== 58 || t.charCodeAt(p + 8) !== 46)
-      return undefined;
-    const sign = t.charCodeAt(p + 12);
-    if ((sign !== 43 && sign !== 45) || !at3(t, p + 16, 100, 23)) return undefined; // " date="
-    const d = p + 24;
-    if (t.charCodeAt(d + 2) !== 45 || t.charCodeAt(d + 5) !== 45 || !at3(t, d + 10, 99, 22)) return undefined;
-    const num = (from: number, len: number) => digits(t, from, len);
-    const key = t.slice(d, d + 10);
-    if (key !== this.dayKey) {
-      const ms = Date.UTC(num(d + 6, 4), num(d, 2) - 1, num(d + 3, 2));
-      if (Number.isNaN(ms)) return undefined;
-      this.dayKey = key;
-      this.dayMs = ms;
-    }
-    const bias = num(p + 13, 3) * (sign === 45 ? -1 : 1);
-    const ms =
-      this.dayMs +
-      ((num(p, 2) * 60 + num(p + 3, 2)) * 60 + num(p + 6, 2)) * 1000 +
-      num(p + 9, 3) +
-      bias * 60_000;
-    if (Number.isNaN(ms)) return undefined;
-    const c0 = d + 23;
-    const c1 = t.indexOf('"', c0);
-    if (c1 === -1 || !at3(t, c1, 99, 10)) return undefined; // " context="
-    const x1 = t.indexOf('"', c1 + 11);
-    if (x1 === -1 || !at3(t, x1, 116, 7)) return undefined; // " type="
-    const type = TYPES[t.charAt(x1 + 8)];
-    if (!type || !at3(t, x1 + 9, 116, 9)) return undefined; // " thread="
-    const h0 = x1 + 19;
-    const h1 = t.indexOf('"', h0);
-    if (h1 === -1) return undefined;
-    let file = '';
-    if (at3(t, h1, 102, 7)) {
-      const f1 = t.indexOf('"', h1 + 8);
-      if (f1 === -1) return undefined;
-      file = t.slice(h1 + 8, f1);
-    }
+    const a = this.attributes;
+    if (!a.read(t, at)) return undefined;
     return {
-      time: new Date(ms),
-      type,
-      component: t.slice(c0, c1),
-      thread: t.slice(h0, h1),
-      file,
+      time: new Date(a.ms),
+      type: a.type,
+      component: t.slice(a.component, a.componentEnd),
+      thread: t.slice(a.thread, a.threadEnd),
+      file: a.file === a.fileEnd ? '' : t.slice(a.file, a.fileEnd),
       text: '',
       source: this.source,
       seq: this.seq++,

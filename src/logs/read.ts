@@ -1,3 +1,4 @@
+import { isAscii } from 'node:buffer';
 import { createReadStream, readdirSync, statSync } from 'node:fs';
 import { basename, extname, join } from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
@@ -34,8 +35,13 @@ export async function* fileEntries(
   const decoder = new StringDecoder('utf8');
   if (endOffset === 0) return;
   const range = endOffset === undefined ? {} : { end: endOffset - 1 };
+  // Logs are mostly ASCII: such a chunk is copied into a string rather than decoded (a tenth of --json's time).
+  // After the first chunk that is not, the decoder keeps any character split across chunks.
+  let ascii = true;
   for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20, ...range })) {
-    const entries = parser.push(decoder.write(chunk as Buffer));
+    const buf = chunk as Buffer;
+    ascii &&= isAscii(buf);
+    const entries = parser.push(ascii ? buf.toString('latin1') : decoder.write(buf));
     if (entries.length > 0) yield entries;
   }
   const rest = parser.push(decoder.end());

@@ -7,7 +7,7 @@ import fc from 'fast-check';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { formatCmtraceLine, type SeverityName } from '../../src/logs/cmtrace-format.js';
-import { LogParser, type ParsedEntry } from '../../src/logs/parse.js';
+import { CanonicalReader, LogParser, type ParsedEntry } from '../../src/logs/parse.js';
 
 /** An entry with its time as ISO text, for readable diffs. */
 type Shown = Omit<ParsedEntry, 'time'> & { time: string | undefined };
@@ -63,6 +63,54 @@ test('CCM: a single line, every field', () => {
       text: 'Connected to cp01.contoso.com:443 (channel 3)',
     }),
   );
+});
+
+test('CCM: the attributes as cmg writes them take the positional reader, and it reads them exactly', () => {
+  // The reader declining every line went unnoticed once: the answer is the same through the regular expression.
+  const r = new CanonicalReader();
+  const cases: [string, number, string, string, string][] = [
+    [CCM_SINGLE, Date.UTC(2026, 10, 29, 3, 12, 45, 123), 'CMGService', '4242', 'channel.ts:88'],
+    [
+      formatCmtraceLine(
+        {
+          time: new Date(Date.UTC(2026, 0, 2, 23, 59, 59, 7)),
+          type: 'error',
+          component: 'CMGHttpHandler',
+          thread: '9',
+          text: 'x',
+        },
+        () => -60,
+      ).trimEnd(),
+      Date.UTC(2026, 0, 2, 23, 59, 59, 7),
+      'CMGHttpHandler',
+      '9',
+      '',
+    ],
+    [
+      '<![LOG[t]LOG]!><time="23:30:00.000-300" date="12-31-2026" component="SMS_CLOUD_PROXYCONNECTOR" context="" type="2" thread="1861" file="">',
+      Date.UTC(2026, 11, 31, 18, 30),
+      'SMS_CLOUD_PROXYCONNECTOR',
+      '1861',
+      '',
+    ],
+  ];
+  for (const [line, ms, component, thread, file] of cases) {
+    const at = line.lastIndexOf(']LOG]!><') + 8;
+    assert.ok(r.read(line, at), line);
+    assert.is(r.ms, ms, line);
+    assert.is(line.slice(r.component, r.componentEnd), component);
+    assert.is(line.slice(r.thread, r.threadEnd), thread);
+    assert.is(line.slice(r.file, r.fileEnd), file);
+  }
+  // Not the canonical layout: declined (and read by the regular expression instead).
+  for (const odd of [
+    '<![LOG[t]LOG]!><time="3:12:45.123+000" date="11-29-2026" component="C" context="" type="1" thread="1" file="">',
+    '<![LOG[t]LOG]!><time="03:12:45.1234567+000" date="11-29-2026" component="C" context="" type="1" thread="1" file="">',
+    '<![LOG[t]LOG]!><time="03:12:45.123+000" date="1-29-2026" component="C" context="" type="1" thread="1" file="">',
+    '<![LOG[t]LOG]!><time="03:12:45.123+000" date="11-29-2026" component="C" context="" type="7" thread="1" file="">',
+  ]) {
+    assert.not.ok(r.read(odd, odd.lastIndexOf(']LOG]!><') + 8), odd);
+  }
 });
 
 test('CCM: a message spanning several lines keeps its line breaks', () => {
