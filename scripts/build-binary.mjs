@@ -21,6 +21,11 @@ const runtimePjson = {
   type: 'commonjs',
 };
 
+const defines = {
+  CMG_PACKAGE_JSON: JSON.stringify(runtimePjson),
+  // Written by `npm run build` (oclif manifest), which build:binary runs first.
+  CMG_MANIFEST: readFileSync(join(root, 'oclif.manifest.json'), 'utf8'),
+};
 await build({
   entryPoints: [join(root, 'src', 'binary-entry.ts')],
   outfile: join(work, 'cmg.cjs'),
@@ -34,14 +39,24 @@ await build({
   mainFields: ['module', 'main'],
   // oclif requires typescript lazily for its development mode only.
   external: ['typescript'],
-  define: {
-    CMG_PACKAGE_JSON: JSON.stringify(runtimePjson),
-    // Written by `npm run build` (oclif manifest), which build:binary runs first.
-    CMG_MANIFEST: readFileSync(join(root, 'oclif.manifest.json'), 'utf8'),
-  },
   banner: { js: "process.env.OCLIF_DISABLE_ENGINE_WARNING ??= '1';" },
   logLevel: 'warning',
   legalComments: 'none',
+  // import.meta.url only locates files beside the module (the logs worker), which the binary takes from its assets.
+  define: { ...defines, 'import.meta.url': 'undefined' },
+});
+
+// The worker thread of `cmg logs --json` (src/logs/ndjson-parallel.ts) runs from this asset.
+await build({
+  entryPoints: [join(root, 'src', 'logs', 'ndjson-worker.ts')],
+  outfile: join(work, 'logs-worker.cjs'),
+  bundle: true,
+  platform: 'node',
+  target: 'node20',
+  format: 'cjs',
+  logLevel: 'warning',
+  legalComments: 'none',
+  define: { 'import.meta.url': 'undefined' },
 });
 
 writeFileSync(
@@ -51,6 +66,7 @@ writeFileSync(
     output: join(work, 'cmg.blob'),
     disableExperimentalSEAWarning: true,
     useCodeCache: true,
+    assets: { 'logs-worker.cjs': join(work, 'logs-worker.cjs') },
   }),
 );
 execFileSync(process.execPath, ['--experimental-sea-config', join(work, 'sea-config.json')], {

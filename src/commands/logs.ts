@@ -1,6 +1,6 @@
 import { statSync } from 'node:fs';
 import { Flags } from '@oclif/core';
-import { UsageError } from '../errors.js';
+import { OperationError, UsageError } from '../errors.js';
 import type { SeverityName } from '../logs/cmtrace-format.js';
 import { CmgCommand } from './base.js';
 
@@ -54,12 +54,16 @@ export default class Logs extends CmgCommand<typeof Logs> {
     const [
       { logFilesIn, groupRotated, mergedEntries, plainLiteral },
       { matches, parseWhen },
+      { mergedNdjson, ndjsonFilter },
+      { parallelNdjson },
       render,
       { LogFollower },
       { stdoutPaint },
     ] = await Promise.all([
       import('../logs/read.js'),
       import('../logs/filter.js'),
+      import('../logs/ndjson.js'),
+      import('../logs/ndjson-parallel.js'),
       import('../logs/render.js'),
       import('../logs/follow.js'),
       import('../paint.js'),
@@ -147,20 +151,38 @@ export default class Logs extends CmgCommand<typeof Logs> {
     const limit = f.lines ?? (f.follow ? 10 : undefined);
     const summary = f.summary ? new render.Summary() : undefined;
     const ring: import('../logs/parse.js').ParsedEntry[] = [];
+    let kept = 0;
     const keepText = grep ? (text: string) => (grep as RegExp).test(text) : undefined;
-    for await (const batch of mergedEntries(groups, ends, keepText, grep ? plainLiteral(grep) : undefined)) {
-      for (const e of batch) {
-        if (!matches(e, filter)) continue;
-        if (summary) summary.add(e);
-        else if (limit === undefined) print(e);
-        else if (limit > 0) {
-          ring.push(e);
-          if (ring.length > limit) ring.shift();
-        }
+    const literal = grep ? plainLiteral(grep) : undefined;
+    if (json && !summary && limit === undefined && !filter.components && !filter.threads && !grep) {
+      // Every entry printed whole: NDJSON written from the logs' bytes (src/logs/ndjson.ts).
+      const merged = parallelNdjson(groups, ends, filter) ?? mergedNdjson(groups, ends, ndjsonFilter(filter));
+      for await (const runs of merged) {
+        for (const r of runs)
+          out.bytes(r.batch.bytes, r.batch.start(r.from), r.batch.ends[r.to - 1] as number);
+        await out.maybeFlush();
+        if (out.closed) break; // ends the merge, and its threads
       }
-      await out.maybeFlush();
+    } else {
+      for await (const batch of mergedEntries(groups, ends, keepText, literal)) {
+        for (const e of batch) {
+          if (!matches(e, filter)) continue;
+          if (summary) summary.add(e);
+          else if (limit === undefined) print(e);
+          else if (limit > 0) {
+            // The last `limit` entries: a ring, overwritten in place (shift() would copy it every entry).
+            if (ring.length < limit) ring.push(e);
+            else ring[kept % limit] = e;
+            kept++;
+          }
+        }
+        await out.maybeFlush();
+        if (out.closed) break;
+      }
     }
-    for (const e of ring) print(e);
+    // Oldest first: once the ring is full, the oldest is where the next would have gone.
+    const start = ring.length === limit ? kept % (limit as number) : 0;
+    for (let i = 0; i < ring.length; i++) print(ring[(start + i) % ring.length] as (typeof ring)[number]);
     if (summary) {
       const result = summary.result();
       if (json) out.write(JSON.stringify({ components: result }, null, 2));
@@ -175,14 +197,25 @@ export default class Logs extends CmgCommand<typeof Logs> {
       dir: f.dir?.[0],
       onEntries: (entries) => {
         for (const e of entries) if (matches(e, filter)) print(e);
-        void out.flush();
+        // The reader gone, or the output failing, stops following as Ctrl-C does (a failure is then reported).
+        out.flush().then(
+          () => {
+            if (out.closed) this.stopFollowing?.();
+          },
+          (err: unknown) => {
+            outputFailure = err;
+            this.stopFollowing?.();
+          },
+        );
       },
     });
+    let outputFailure: unknown;
     follower.start();
     await new Promise<void>((resolve) => {
       this.stopFollowing = resolve;
     });
     follower.stop();
+    if (outputFailure) throw outputFailure;
     await out.flush();
     return undefined;
   }
@@ -208,13 +241,40 @@ class Output {
   private static readonly SIZE = 1 << 20;
   private buf = Buffer.allocUnsafe(Output.SIZE);
   private used = 0;
+  /** Set when the reader has gone (`| head` closed the pipe): reading stops and the command ends quietly. */
+  closed = false;
+  private failed: NodeJS.ErrnoException | undefined;
+  private wake: (() => void) | undefined;
+
+  constructor() {
+    // oclif's own listener throws any error but EPIPE, which would end the command with a stack trace.
+    process.stdout.removeAllListeners('error');
+    process.stdout.on('error', (err: NodeJS.ErrnoException) => this.fail(err));
+  }
+
+  private fail(err: NodeJS.ErrnoException): void {
+    if (err.code === 'EPIPE' || err.code === 'ERR_STREAM_DESTROYED') this.closed = true;
+    else this.failed ??= err;
+    this.wake?.();
+  }
+
+  /** To stdout; a file stdout writes at once and throws (ENOSPC), a pipe fails later with an error event. */
+  private send(chunk: string | Buffer): boolean {
+    if (this.closed || this.failed) return true;
+    try {
+      return process.stdout.write(chunk);
+    } catch (err) {
+      this.fail(err as NodeJS.ErrnoException);
+      return true;
+    }
+  }
 
   write(text: string): void {
     // A UTF-16 code unit takes at most 3 bytes in UTF-8 (a surrogate pair, two units, takes 4).
     if (this.used + text.length * 3 + 1 > this.buf.length) {
       this.push();
       if (text.length * 3 + 1 > this.buf.length) {
-        process.stdout.write(`${text}\n`);
+        this.send(`${text}\n`);
         return;
       }
     }
@@ -222,23 +282,54 @@ class Output {
     this.buf[this.used++] = 10;
   }
 
+  /** Bytes already encoded (NDJSON from src/logs/ndjson.ts). */
+  bytes(src: Buffer, from: number, to: number): void {
+    if (this.used + (to - from) > this.buf.length) {
+      this.push();
+      if (to - from > this.buf.length >> 2) {
+        this.send(src.subarray(from, to)); // large: handed over as it is (the batch is not reused)
+        return;
+      }
+    }
+    this.used += src.copy(this.buf, this.used, from, to);
+  }
+
   async maybeFlush(): Promise<void> {
     if (this.used > 1 << 16) await this.flush();
   }
 
   async flush(): Promise<void> {
-    if (this.push()) return;
-    await new Promise((r) => process.stdout.once('drain', r));
+    if (!this.closed && !this.failed && !this.push()) {
+      // Until stdout drains, or fails (a closed pipe never drains).
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          process.stdout.off('drain', done);
+          this.wake = undefined;
+          resolve();
+        };
+        process.stdout.once('drain', done);
+        this.wake = done;
+      });
+    }
+    if (this.failed) {
+      const e = this.failed;
+      throw new OperationError('CMG_OUTPUT', `cannot write the output: ${e.message}`, {
+        hint: 'Check where the output goes (a full disk, a closed file).',
+      });
+    }
   }
 
   /** Hands what is written to stdout (which keeps it); false when stdout asks to wait. */
   private push(): boolean {
-    if (this.used === 0) return true;
+    if (this.used === 0 || this.closed) {
+      this.used = 0;
+      return true;
+    }
     const full = this.buf.subarray(0, this.used);
     // The rest of the buffer carries on (stdout owns the written part now).
     const rest = this.buf.length - this.used;
     this.buf = rest >= 1 << 17 ? this.buf.subarray(this.used) : Buffer.allocUnsafe(Output.SIZE);
     this.used = 0;
-    return process.stdout.write(full);
+    return this.send(full);
   }
 }

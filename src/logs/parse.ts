@@ -27,14 +27,13 @@ const SMS_TAIL =
   /\$\$<([^>]*)><(\d{1,2})-(\d{1,2})-(\d{4}) (\d{1,2}):(\d{1,2}):(\d{1,2})(?:\.(\d{1,9}))?([+-]\d{1,4})?><thread=(\d+)[^>]*>\s*$/;
 
 /**
- * `" x...="` at `at` in the canonical attribute layout, checked by three
- * characters (the quote, the name's first letter, the closing quote at
- * `closeAt`): startsWith() per attribute was most of the parsing time. A line
- * that only looks canonical fails later (NaN digits, a missing quote) and goes
- * through the regular expression.
+ * `s` at `at` in `t`. A loop, not startsWith(): startsWith with a position
+ * took most of the reader's time.
  */
-function at3(t: string, at: number, first: number, closeAt: number): boolean {
-  return t.charCodeAt(at) === 34 && t.charCodeAt(at + 2) === first && t.charCodeAt(at + closeAt) === 34;
+export function same(t: string, s: string, at: number, end = t.length): boolean {
+  if (at + s.length > end) return false;
+  for (let i = 0; i < s.length; i++) if (t.charCodeAt(at + i) !== s.charCodeAt(i)) return false;
+  return true;
 }
 
 /** The decimal number in `t` at [from, from+len), or NaN when one is not a digit. */
@@ -67,50 +66,57 @@ export class CanonicalReader {
   /** Equal to fileEnd when there is no file attribute. */
   file = 0;
   fileEnd = 0;
-  private dayKey = '';
+  private dayKey = Number.NaN;
   private dayMs = 0;
 
-  read(t: string, at: number): boolean {
+  /** The attributes at `at` in `t`, up to `end` (the line's end: `t` may hold many lines). */
+  read(t: string, at: number, end = t.length): boolean {
+    if (at + 60 > end) return false; // shorter than any canonical layout
     if (t.charCodeAt(at) !== 116 || t.charCodeAt(at + 5) !== 34) return false; // time="
     const p = at + 6;
     // HH:mm:ss.fff then a sign and three bias digits, then `" date="`
     if (t.charCodeAt(p + 2) !== 58 || t.charCodeAt(p + 5) !== 58 || t.charCodeAt(p + 8) !== 46) return false;
     const sign = t.charCodeAt(p + 12);
-    if ((sign !== 43 && sign !== 45) || !at3(t, p + 16, 100, 7)) return false; // " date="
+    if ((sign !== 43 && sign !== 45) || !same(t, '" date="', p + 16, end)) return false;
     const d = p + 24;
-    if (t.charCodeAt(d + 2) !== 45 || t.charCodeAt(d + 5) !== 45 || !at3(t, d + 10, 99, 12)) return false; // " component="
-    const num = (from: number, len: number) => digits(t, from, len);
-    const key = t.slice(d, d + 10);
+    if (t.charCodeAt(d + 2) !== 45 || t.charCodeAt(d + 5) !== 45 || !same(t, '" component="', d + 10, end))
+      return false;
+    // The date is the same for most lines: Date.UTC only when it changes.
+    const year = digits(t, d + 6, 4);
+    const month = digits(t, d, 2);
+    const day = digits(t, d + 3, 2);
+    const key = (year * 100 + month) * 100 + day;
     if (key !== this.dayKey) {
-      const ms = Date.UTC(num(d + 6, 4), num(d, 2) - 1, num(d + 3, 2));
+      const ms = Date.UTC(year, month - 1, day);
       if (Number.isNaN(ms)) return false;
       this.dayKey = key;
       this.dayMs = ms;
     }
-    const bias = num(p + 13, 3) * (sign === 45 ? -1 : 1);
+    const bias = digits(t, p + 13, 3) * (sign === 45 ? -1 : 1);
     const ms =
       this.dayMs +
-      ((num(p, 2) * 60 + num(p + 3, 2)) * 60 + num(p + 6, 2)) * 1000 +
-      num(p + 9, 3) +
+      ((digits(t, p, 2) * 60 + digits(t, p + 3, 2)) * 60 + digits(t, p + 6, 2)) * 1000 +
+      digits(t, p + 9, 3) +
       bias * 60_000;
     if (Number.isNaN(ms)) return false;
     const c0 = d + 23;
     const c1 = t.indexOf('"', c0);
-    if (c1 === -1 || !at3(t, c1, 99, 10)) return false; // " context="
+    if (c1 === -1 || !same(t, '" context="', c1, end)) return false;
     const x1 = t.indexOf('"', c1 + 11);
-    if (x1 === -1 || !at3(t, x1, 116, 7)) return false; // " type="
+    if (x1 === -1 || !same(t, '" type="', x1, end)) return false;
     const type = TYPES[t.charAt(x1 + 8)];
-    if (!type || !at3(t, x1 + 9, 116, 9)) return false; // " thread="
+    if (!type || !same(t, '" thread="', x1 + 9, end)) return false;
     const h0 = x1 + 19;
     const h1 = t.indexOf('"', h0);
-    if (h1 === -1) return false;
+    if (h1 === -1 || h1 >= end) return false;
     let f0 = h1;
     let f1 = h1;
-    if (at3(t, h1, 102, 7)) {
-      // " file="
+    if (same(t, '" file="', h1, end)) {
       f0 = h1 + 8;
       f1 = t.indexOf('"', f0);
-      if (f1 === -1) return false;
+      if (f1 === -1 || f1 >= end) return false;
+    } else if (h1 + 1 < end && t.charCodeAt(h1 + 1) !== 62) {
+      return false; // something else after the thread (`>` ends the attributes): the regular expression decides
     }
     this.ms = ms;
     this.type = type;
@@ -167,6 +173,11 @@ export class LogParser {
     readonly source: string,
     private readonly keepText?: (text: string) => boolean,
   ) {}
+
+  /** For a reader that knows the text does not start with a byte order mark (not the file's start, or checked). */
+  noByteOrderMark(): void {
+    this.started = true;
+  }
 
   /** An entry whose attributes are read only if it is kept (see keepText). */
   private lazy = new WeakMap<ParsedEntry, string>();
@@ -242,6 +253,25 @@ export class LogParser {
     return [entry];
   }
 
+  /** True while a CCM entry's lines are still coming (its `]LOG]!><` tail has not). */
+  get inEntry(): boolean {
+    return this.open !== undefined || this.pending !== '';
+  }
+
+  /**
+   * For a reader that handles the next line itself (src/logs/ndjson.ts), a new
+   * entry on a line of its own: the held entry is complete and given out now,
+   * and nothing held is left for a later line to continue. Only when not
+   * inEntry.
+   */
+  handOff(): ParsedEntry[] {
+    const out: ParsedEntry[] = [];
+    if (this.last) this.out(this.last, out);
+    this.last = undefined;
+    this.previous = undefined;
+    return out;
+  }
+
   private emit(entry: ParsedEntry, out: ParsedEntry[]): void {
     if (this.last) this.out(this.last, out);
     this.last = entry;
@@ -273,7 +303,7 @@ export class LogParser {
   private ccm(text: string, out: ParsedEntry[], materialize = false): boolean {
     const close = text.lastIndexOf(CCM_CLOSE);
     const attrs = close + CCM_CLOSE.length;
-    if (this.keepText && !materialize && text.startsWith('time="', attrs)) {
+    if (this.keepText && !materialize && same(text, 'time="', attrs)) {
       // Attributes later, if the text (with any continuation) is kept at all.
       const entry: ParsedEntry = {
         time: undefined,

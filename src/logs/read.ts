@@ -1,5 +1,6 @@
 import { isAscii } from 'node:buffer';
-import { createReadStream, readdirSync, statSync } from 'node:fs';
+import { readdirSync, statSync } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { basename, extname, join } from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
 import { LogParser, type ParsedEntry } from './parse.js';
@@ -25,21 +26,49 @@ export function logFilesIn(dir: string): string[] {
   return out;
 }
 
-/** A log's entries in file order, read in chunks (a log is never held whole). */
+/**
+ * A file's bytes from `start` up to `endOffset`, in chunks read into one
+ * buffer that is reused: a chunk is valid only until the next one is asked
+ * for. (A fresh buffer per chunk cost page faults and collections: a tenth of
+ * a --grep's time.)
+ */
+export async function* fileChunks(
+  path: string,
+  start = 0,
+  endOffset?: number,
+  chunkBytes = 1 << 20,
+): AsyncGenerator<Buffer> {
+  const fh = await open(path, 'r');
+  try {
+    const buf = Buffer.allocUnsafe(chunkBytes);
+    let at = start;
+    for (;;) {
+      const want = endOffset === undefined ? chunkBytes : Math.min(chunkBytes, endOffset - at);
+      if (want <= 0) return;
+      const { bytesRead } = await fh.read(buf, 0, want, at);
+      if (bytesRead === 0) return;
+      at += bytesRead;
+      yield buf.subarray(0, bytesRead);
+    }
+  } finally {
+    await fh.close();
+  }
+}
+
+/** A log's entries in file order, read in chunks (a log is never held whole), from `start` (a line's start). */
 export async function* fileEntries(
   path: string,
   endOffset?: number,
   keepText?: (text: string) => boolean,
+  start = 0,
 ): AsyncGenerator<ParsedEntry[]> {
   const parser = new LogParser(path, keepText);
+  if (start > 0) parser.noByteOrderMark();
   const decoder = new StringDecoder('utf8');
-  if (endOffset === 0) return;
-  const range = endOffset === undefined ? {} : { end: endOffset - 1 };
   // Logs are mostly ASCII: such a chunk is copied into a string rather than decoded (a tenth of --json's time).
   // After the first chunk that is not, the decoder keeps any character split across chunks.
   let ascii = true;
-  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20, ...range })) {
-    const buf = chunk as Buffer;
+  for await (const buf of fileChunks(path, start, endOffset)) {
     ascii &&= isAscii(buf);
     const entries = parser.push(ascii ? buf.toString('latin1') : decoder.write(buf));
     if (entries.length > 0) yield entries;
@@ -65,12 +94,89 @@ async function* chained(
 /** Sort key: entries without a time (plain text before any entry) sort first, in file order. */
 const key = (e: ParsedEntry) => e.time?.getTime() ?? Number.NEGATIVE_INFINITY;
 
+/** Entries [from, to) of one log's batch, next in the merged order. */
+export interface Run<B> {
+  batch: B;
+  from: number;
+  to: number;
+}
+
 /**
- * Merges logs into one time order (each log is in time order already, so
- * this is a k-way merge holding one batch per log). Equal times keep the
- * order of the logs given, then file order. Yields batches: one promise per
- * entry would cost more than parsing it.
+ * Merges logs into one time order: a k-way merge holding one batch per log.
+ * Equal times keep the order of the logs given, then file order. What comes
+ * out is runs (a log's entries that come before every other log's next one),
+ * a few thousand entries' worth at a time: one promise per entry would cost
+ * more than parsing it, and runs let rendered bytes be copied in one go.
  */
+export async function* mergeRuns<B>(
+  logs: AsyncIterator<B>[],
+  size: (batch: B) => number,
+  keyAt: (batch: B, i: number) => number,
+): AsyncGenerator<Run<B>[]> {
+  const heads: (Run<B> | undefined)[] = [];
+  const fill = async (k: number): Promise<void> => {
+    for (;;) {
+      const next = await (logs[k] as AsyncIterator<B>).next();
+      if (next.done) {
+        heads[k] = undefined;
+        return;
+      }
+      const n = size(next.value);
+      if (n > 0) {
+        heads[k] = { batch: next.value, from: 0, to: n };
+        return;
+      }
+    }
+  };
+  await Promise.all(logs.map((_, k) => fill(k)));
+  let out: Run<B>[] = [];
+  let taken = 0;
+  for (;;) {
+    // The log whose next entry comes first (ties: the log given first), and the one after it.
+    let best = -1;
+    let bestKey = Number.POSITIVE_INFINITY;
+    let second = -1;
+    let secondKey = Number.POSITIVE_INFINITY;
+    for (let k = 0; k < heads.length; k++) {
+      const h = heads[k];
+      if (!h) continue;
+      const v = keyAt(h.batch, h.from);
+      if (best === -1 || v < bestKey) {
+        second = best;
+        secondKey = bestKey;
+        best = k;
+        bestKey = v;
+      } else if (second === -1 || v < secondKey) {
+        second = k;
+        secondKey = v;
+      }
+    }
+    if (best === -1) break;
+    const h = heads[best] as Run<B>;
+    // Take entries from it while they still come first: before the runner-up, or tied with one given later.
+    let i = h.from + 1;
+    if (second === -1) i = h.to;
+    else {
+      while (i < h.to) {
+        const v = keyAt(h.batch, i);
+        if (v < secondKey || (v === secondKey && best < second)) i++;
+        else break;
+      }
+    }
+    out.push({ batch: h.batch, from: h.from, to: i });
+    taken += i - h.from;
+    h.from = i;
+    if (taken >= 4096) {
+      yield out;
+      out = [];
+      taken = 0;
+    }
+    if (h.from >= h.to) await fill(best);
+  }
+  if (out.length > 0) yield out;
+}
+
+/** mergeRuns for entries: merged batches of entries. */
 export async function* mergedEntries(
   groups: string[][],
   ends: Map<string, number> = new Map(),
@@ -79,42 +185,16 @@ export async function* mergedEntries(
   /** The --grep pattern as a plain word, when it is one: the byte-level search of literalEntries. */
   literal?: string,
 ): AsyncGenerator<ParsedEntry[]> {
-  const its = groups.map((g) => chained(g, ends, keepText, literal));
-  if (its.length === 1) {
-    yield* its[0] as AsyncGenerator<ParsedEntry[]>;
-    return;
+  const logs = groups.map((g) => chained(g, ends, keepText, literal));
+  for await (const runs of mergeRuns(
+    logs,
+    (b) => b.length,
+    (b, i) => key(b[i] as ParsedEntry),
+  )) {
+    const out: ParsedEntry[] = [];
+    for (const r of runs) for (let i = r.from; i < r.to; i++) out.push(r.batch[i] as ParsedEntry);
+    yield out;
   }
-  const heads: { batch: ParsedEntry[]; i: number }[] = [];
-  const fill = async (k: number): Promise<boolean> => {
-    const next = await (its[k] as AsyncGenerator<ParsedEntry[]>).next();
-    if (next.done) return false;
-    heads[k] = { batch: next.value, i: 0 };
-    return true;
-  };
-  // In the order the logs were given, so that equal times keep that order (the scan below keeps the first).
-  const filled = await Promise.all(groups.map((_, k) => fill(k)));
-  const live = new Set<number>(filled.flatMap((ok, k) => (ok ? [k] : [])));
-  let out: ParsedEntry[] = [];
-  while (live.size > 0) {
-    let best = -1;
-    let bestKey = Number.POSITIVE_INFINITY;
-    for (const k of live) {
-      const h = heads[k] as { batch: ParsedEntry[]; i: number };
-      const v = key(h.batch[h.i] as ParsedEntry);
-      if (best === -1 || v < bestKey) {
-        best = k;
-        bestKey = v;
-      }
-    }
-    const h = heads[best] as { batch: ParsedEntry[]; i: number };
-    out.push(h.batch[h.i++] as ParsedEntry);
-    if (out.length >= 4096) {
-      yield out;
-      out = [];
-    }
-    if (h.i >= h.batch.length && !(await fill(best))) live.delete(best);
-  }
-  if (out.length > 0) yield out;
 }
 
 /** Groups paths so that a `.lo_` and its `.log` form one log. */
@@ -131,18 +211,31 @@ export function groupRotated(paths: string[]): string[][] {
   );
 }
 
-const OPEN_BYTES = Buffer.from('<![LOG[');
 const NEXT_ENTRY = Buffer.from('\n<![LOG[');
 const SMS_MARK = Buffer.from('$$<');
+
+/** `<![LOG[` at `at`, compared in place (Buffer compare() cost more than the rest of the line's checks). */
+export function startsEntry(b: Buffer, at: number): boolean {
+  return (
+    b[at] === 0x3c &&
+    b[at + 1] === 0x21 &&
+    b[at + 2] === 0x5b &&
+    b[at + 3] === 0x4c &&
+    b[at + 4] === 0x4f &&
+    b[at + 5] === 0x47 &&
+    b[at + 6] === 0x5b
+  );
+}
 
 /**
  * `--grep` with a plain word: most of a large log never needs decoding. The
  * raw bytes are searched for the word (as grep does); only the entry around
- * each hit (from its `<![LOG[` to the next entry's, continuation lines
- * included) is decoded and parsed, and the text filter then decides as
- * usual. A hit in an attribute is parsed and dropped there. A file in the SMS
- * format (or a chunk with no entry start before a hit) falls back to the full
- * parser, so the answer is the same either way.
+ * each hit (from the line where it starts with `<![LOG[` to the next such
+ * line, continuation lines included) is decoded and parsed, and the text
+ * filter then decides as usual. A hit in an attribute is parsed and dropped
+ * there. From a chunk with a line in the SMS format, or a hit with no entry
+ * start before it, the full parser takes over at the first byte not yet
+ * searched, so the answer is the same either way.
  */
 export async function* literalEntries(
   path: string,
@@ -153,52 +246,94 @@ export async function* literalEntries(
 ): AsyncGenerator<ParsedEntry[]> {
   if (endOffset === 0) return;
   const needle = Buffer.from(literal, 'utf8');
-  const range = endOffset === undefined ? {} : { end: endOffset - 1 };
-  let carry: Buffer = Buffer.alloc(0);
   let seq = 0;
-  for await (const chunk of createReadStream(path, { highWaterMark: chunkBytes, ...range })) {
-    const buf = carry.length > 0 ? Buffer.concat([carry, chunk as Buffer]) : (chunk as Buffer);
-    carry = Buffer.alloc(0);
-    if (buf.includes(SMS_MARK)) {
-      yield* fileEntries(path, endOffset, keepText); // not only CCM: the whole file through the full parser
-      return;
+  let out: ParsedEntry[] = [];
+  const parse = (buf: Buffer, from: number, to: number) => {
+    const parser = new LogParser(path, keepText);
+    for (const e of [...parser.push(buf.toString('utf8', from, to)), ...parser.end()]) {
+      e.seq = seq++;
+      out.push(e);
     }
-    const out: ParsedEntry[] = [];
-    let pos = 0;
+  };
+  /**
+   * Entries of buf[from, to) holding the word, `from` being a line's start. `final`: the last entry ends at
+   * `to`. The answer: where the search stopped (the start of the entry not finished in buf), or a fallback.
+   */
+  const search = (
+    buf: Buffer,
+    from: number,
+    to: number,
+    final: boolean,
+  ): { stop: number; fallback: boolean } => {
+    let pos = from;
     for (;;) {
       const hit = buf.indexOf(needle, pos);
-      if (hit === -1) {
-        // Keep the last partial entry: a hit may come in the next chunk's part of it.
-        const lastStart = buf.lastIndexOf(OPEN_BYTES);
-        carry = lastStart >= pos ? buf.subarray(lastStart) : Buffer.alloc(0);
-        break;
+      if (hit === -1 || hit + needle.length > to) {
+        if (final) return { stop: to, fallback: false };
+        // Keep the last entry: a hit may come in the next chunk's part of it.
+        const last = buf.lastIndexOf(NEXT_ENTRY, to - 1);
+        return {
+          stop:
+            last !== -1 && last + 1 >= pos ? last + 1 : pos === from && startsEntry(buf, from) ? from : to,
+          fallback: false,
+        };
       }
-      const start = buf.lastIndexOf(OPEN_BYTES, hit);
-      if (start < pos) {
-        // The hit is before any entry start we can see: let the full parser decide.
-        yield* fileEntries(path, endOffset, keepText);
-        return;
-      }
+      const nl = buf.lastIndexOf(NEXT_ENTRY, hit - 1);
+      const start = nl + 1 >= pos && nl !== -1 ? nl + 1 : startsEntry(buf, pos) ? pos : -1;
+      if (start === -1) return { stop: pos, fallback: true }; // no entry start seen before the hit
       const next = buf.indexOf(NEXT_ENTRY, hit);
-      if (next === -1) {
-        carry = buf.subarray(start); // the entry continues in the next chunk
-        break;
+      if (next === -1 || next >= to) {
+        if (!final) return { stop: start, fallback: false }; // the entry continues in the next chunk
+        parse(buf, start, to);
+        return { stop: to, fallback: false };
       }
-      const parser = new LogParser(path, keepText);
-      for (const e of [...parser.push(buf.toString('utf8', start, next + 1)), ...parser.end()]) {
-        e.seq = seq++;
-        out.push(e);
-      }
+      parse(buf, start, next + 1);
       pos = next + 1;
     }
-    if (out.length > 0) yield out;
+  };
+
+  let carry: Buffer | undefined; // a copy: an entry the last chunk did not finish
+  let offset = 0; // of the chunk in the file
+  for await (const chunk of fileChunks(path, 0, endOffset, chunkBytes)) {
+    const carryAt = offset - (carry?.length ?? 0);
+    let fallbackAt = -1;
+    let from = 0;
+    if (chunk.includes(SMS_MARK)) {
+      fallbackAt = carryAt; // not only CCM: the full parser from here on
+    } else if (carry) {
+      // The carried entry, finished by the chunk's lines up to its first entry start.
+      const next = chunk.indexOf(NEXT_ENTRY);
+      if (next === -1) {
+        carry = Buffer.concat([carry, chunk]); // an entry longer than a chunk
+        offset += chunk.length;
+        continue;
+      }
+      const head = Buffer.concat([carry, chunk.subarray(0, next + 1)]);
+      carry = undefined;
+      const r = search(head, 0, head.length, true);
+      if (r.fallback) fallbackAt = carryAt + r.stop;
+      from = next + 1;
+    }
+    if (fallbackAt === -1) {
+      const r = search(chunk, from, chunk.length, false);
+      if (r.fallback) fallbackAt = offset + r.stop;
+      else if (r.stop < chunk.length) carry = Buffer.from(chunk.subarray(r.stop));
+    }
+    if (out.length > 0) {
+      yield out;
+      out = [];
+    }
+    if (fallbackAt !== -1) {
+      for await (const batch of fileEntries(path, endOffset, keepText, fallbackAt)) {
+        for (const e of batch) e.seq = seq++;
+        yield batch;
+      }
+      return;
+    }
+    offset += chunk.length;
   }
-  if (carry.length > 0 && carry.includes(needle)) {
-    const parser = new LogParser(path, keepText);
-    const rest = [...parser.push(carry.toString('utf8')), ...parser.end()];
-    for (const e of rest) e.seq = seq++;
-    if (rest.length > 0) yield rest;
-  }
+  if (carry?.includes(needle)) search(carry, 0, carry.length, true);
+  if (out.length > 0) yield out;
 }
 
 /** A --grep pattern that is a plain word (no regular expression syntax), for literalEntries; undefined otherwise. */

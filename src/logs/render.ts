@@ -33,7 +33,7 @@ let lastSourceJson = '""';
 let minute = Number.NaN;
 let minutePrefix = '';
 const pad3 = (n: number) => (n < 10 ? `00${n}` : n < 100 ? `0${n}` : `${n}`);
-function iso(t: number): string {
+export function iso(t: number): string {
   const m = Math.floor(t / 60_000);
   if (m !== minute) {
     minute = m;

@@ -596,4 +596,70 @@ test('-f --dir: filters apply to new lines, and a log that appears later is foll
   }
 });
 
+test('a reader that leaves early (| head) ends the command quietly with 0; a full disk is an error, not a stack trace', async () => {
+  const file = `${tmp.dir}/Big.log`;
+  const many: Line[] = [];
+  for (let i = 0; i < 40_000; i++)
+    many.push({
+      at: new Date(Date.UTC(2026, 10, 29, 1, 0, 0, i)),
+      text: `entry ${i} ${'x'.repeat(60)}`,
+      component: 'CMGService',
+    });
+  const { writeFileSync, existsSync } = await import('node:fs');
+  writeFileSync(file, cmtrace(many));
+  // The exit code of cmg itself, with bash's PIPESTATUS.
+  for (const extra of [['--json'], []]) {
+    const r = await new Promise<{ code: number | null; out: string; err: string }>((resolve) => {
+      const c = spawn(
+        'bash',
+        [
+          '-c',
+          `"${process.execPath}" "${RUN_JS}" logs "${file}" ${extra.join(' ')} | head -n 1 >/dev/null; echo "\${PIPESTATUS[0]}"`,
+        ],
+        {
+          cwd: REPO,
+          env: { ...process.env, NO_COLOR: '1' },
+        },
+      );
+      let out = '';
+      let err = '';
+      c.stdout.on('data', (b) => {
+        out += b;
+      });
+      c.stderr.on('data', (b) => {
+        err += b;
+      });
+      const timer = setTimeout(() => c.kill('SIGKILL'), 20_000); // a hang fails the test instead of stalling it
+      c.on('exit', (code) => {
+        clearTimeout(timer);
+        resolve({ code, out, err });
+      });
+    });
+    assert.is(r.out.trim(), '0', `cmg ${extra.join(' ')} | head: exit code of cmg (stderr: ${r.err})`);
+    assert.is(r.err, '');
+  }
+  if (existsSync('/dev/full')) {
+    for (const extra of [['--json'], []]) {
+      const r = await new Promise<{ code: number | null; err: string }>((resolve) => {
+        const c = spawn(
+          'sh',
+          ['-c', `"${process.execPath}" "${RUN_JS}" logs "${file}" ${extra.join(' ')} > /dev/full`],
+          {
+            cwd: REPO,
+            env: { ...process.env, NO_COLOR: '1' },
+          },
+        );
+        let err = '';
+        c.stderr.on('data', (b) => {
+          err += b;
+        });
+        c.on('exit', (code) => resolve({ code, err }));
+      });
+      assert.is(r.code, 1, r.err);
+      assert.match(r.err, /cannot write the output: ENOSPC/);
+      assert.not.match(r.err, /\bat \w+ \(/, 'no stack trace');
+    }
+  }
+});
+
 test.run();

@@ -57,6 +57,28 @@ test('the byte-level search finds exactly what the full parser and the filter fi
   }
 });
 
+test('a log in CCM then SMS lines: the full parser takes over where the search stopped (nothing twice, nothing lost)', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'cmg-literal-'));
+  try {
+    const file = join(dir, 'mixed.log');
+    const text = `${LOG}NEEDLE in SMS $$<X><11-29-2026 01:00:07.000+000><thread=1 (0x1)>\n${line('after NEEDLE', 8)}`;
+    writeFileSync(file, text);
+    const keep = (t: string) => /NEEDLE/.test(t);
+    const kept = (l: string) => keep(l.split(' ').slice(2).join(' '));
+    const expected = (await collect(fileEntries(file))).filter(kept);
+    assert.is(expected.length, 7);
+    for (let chunk = 16; chunk <= text.length + 16; chunk += 11) {
+      assert.equal(
+        (await collect(literalEntries(file, 'NEEDLE', keep, undefined, chunk))).filter(kept),
+        expected,
+        `chunk ${chunk}`,
+      );
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('only a plain word of three or more characters, case-sensitive, takes the byte-level path', () => {
   assert.is(plainLiteral(/NEEDLE42/), 'NEEDLE42');
   assert.is(plainLiteral(/ab/), undefined);

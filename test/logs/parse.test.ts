@@ -76,7 +76,7 @@ test('CCM: the attributes as cmg writes them take the positional reader, and it 
           time: new Date(Date.UTC(2026, 0, 2, 23, 59, 59, 7)),
           type: 'error',
           component: 'CMGHttpHandler',
-          thread: '9',
+          thread: 9,
           text: 'x',
         },
         () => -60,
@@ -108,6 +108,10 @@ test('CCM: the attributes as cmg writes them take the positional reader, and it 
     '<![LOG[t]LOG]!><time="03:12:45.1234567+000" date="11-29-2026" component="C" context="" type="1" thread="1" file="">',
     '<![LOG[t]LOG]!><time="03:12:45.123+000" date="1-29-2026" component="C" context="" type="1" thread="1" file="">',
     '<![LOG[t]LOG]!><time="03:12:45.123+000" date="11-29-2026" component="C" context="" type="7" thread="1" file="">',
+    // Found by fuzzing the reader against the regular expression: names checked whole, nothing unread after the thread.
+    '<![LOG[t]LOG]!><time="03:12:45.123+000" date="11-29-2026" c45ponent="C" context="" type="1" thread="1" file="">',
+    '<![LOG[t]LOG]!><time="03:12:45.123+000" date="11-29-2026" component="C" context="" type="1" thread="1"0file="x">',
+    '<![LOG[t]LOG]!><time="03:12:45.123+000" date="11-29-2026" component="C" context="" type="1" thread="1"  file="x">',
   ]) {
     assert.not.ok(r.read(odd, odd.lastIndexOf(']LOG]!><') + 8), odd);
   }
