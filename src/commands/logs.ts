@@ -54,16 +54,14 @@ export default class Logs extends CmgCommand<typeof Logs> {
     const [
       { logFilesIn, groupRotated, mergedEntries, plainLiteral },
       { matches, parseWhen },
-      { mergedNdjson, ndjsonFilter },
-      { parallelNdjson },
+
       render,
       { LogFollower },
       { stdoutPaint },
     ] = await Promise.all([
       import('../logs/read.js'),
       import('../logs/filter.js'),
-      import('../logs/ndjson.js'),
-      import('../logs/ndjson-parallel.js'),
+
       import('../logs/render.js'),
       import('../logs/follow.js'),
       import('../paint.js'),
@@ -156,6 +154,10 @@ export default class Logs extends CmgCommand<typeof Logs> {
     const literal = grep ? plainLiteral(grep) : undefined;
     if (json && !summary && limit === undefined && !filter.components && !filter.threads && !grep) {
       // Every entry printed whole: NDJSON written from the logs' bytes (src/logs/ndjson.ts).
+      const [{ mergedNdjson, ndjsonFilter }, { parallelNdjson }] = await Promise.all([
+        import('../logs/ndjson.js'),
+        import('../logs/ndjson-parallel.js'),
+      ]);
       const merged = parallelNdjson(groups, ends, filter) ?? mergedNdjson(groups, ends, ndjsonFilter(filter));
       for await (const runs of merged) {
         for (const r of runs)
