@@ -21,6 +21,11 @@ const runtimePjson = {
   type: 'commonjs',
 };
 
+const metaShim = join(work, 'import-meta-url.js');
+writeFileSync(
+  metaShim,
+  "import { pathToFileURL } from 'node:url';\nexport const cmg_import_meta_url = pathToFileURL(process.execPath).href;\n",
+);
 const defines = {
   CMG_PACKAGE_JSON: JSON.stringify(runtimePjson),
   // Written by `npm run build` (oclif manifest), which build:binary runs first.
@@ -42,8 +47,10 @@ await build({
   banner: { js: "process.env.OCLIF_DISABLE_ENGINE_WARNING ??= '1';" },
   logLevel: 'warning',
   legalComments: 'none',
-  // import.meta.url only locates files beside the module (the logs worker), which the binary takes from its assets.
-  define: { ...defines, 'import.meta.url': 'undefined' },
+  // import.meta.url, which ES modules use to find files beside them: the binary itself (a bundle has no other
+  // file). The logs worker comes from an asset; @azure/storage-common only needs createRequire() to work.
+  inject: [metaShim],
+  define: { ...defines, 'import.meta.url': 'cmg_import_meta_url' },
 });
 
 // The worker thread of `cmg logs --json` (src/logs/ndjson-parallel.ts) runs from this asset.
@@ -56,7 +63,8 @@ await build({
   format: 'cjs',
   logLevel: 'warning',
   legalComments: 'none',
-  define: { 'import.meta.url': 'undefined' },
+  inject: [metaShim],
+  define: { 'import.meta.url': 'cmg_import_meta_url' },
 });
 
 writeFileSync(

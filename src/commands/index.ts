@@ -12,6 +12,13 @@ import CertsWebRequest from './certs/web/request.js';
 import ConfigCheck from './config/check.js';
 import Connect from './connect.js';
 import Demo from './demo.js';
+import DeployCreate from './deploy/create.js';
+import DeployDelete from './deploy/delete.js';
+import DeployPlan from './deploy/plan.js';
+import DeployScale from './deploy/scale.js';
+import DeployStart from './deploy/start.js';
+import DeployStatus from './deploy/status.js';
+import DeployStop from './deploy/stop.js';
 import Logs from './logs.js';
 import Serve from './serve.js';
 import Status from './status.js';
@@ -32,6 +39,13 @@ export const COMMANDS = {
   'config:check': ConfigCheck,
   connect: Connect,
   demo: Demo,
+  'deploy:create': DeployCreate,
+  'deploy:delete': DeployDelete,
+  'deploy:plan': DeployPlan,
+  'deploy:scale': DeployScale,
+  'deploy:start': DeployStart,
+  'deploy:status': DeployStatus,
+  'deploy:stop': DeployStop,
   logs: Logs,
   serve: Serve,
   status: Status,

@@ -20,6 +20,13 @@ const guid = (what: string) =>
     .regex(GUID, { error: `expected the ${what} as a GUID, such as 72f988bf-86f1-41af-91ab-2d7cd011db47` });
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
+const httpsUrl = (what: string) =>
+  urlString(
+    `expected ${what} (an https:// URL)`,
+    `expected ${what} as an https:// URL`,
+    (u) => u.protocol === 'https:',
+  );
+
 /** The Azure clouds `--cloud` and `cloud` name: where ARM and Entra ID are. */
 export const CLOUDS = {
   AzureCloud: {
@@ -57,11 +64,9 @@ function authSchema(ctx: ConfigContext) {
       z.strictObject({
         tenantId: guid('tenant id'),
         clientId: guid('application (client) id'),
-        secretEnv: z
-          .string({ error: 'expected the name of an environment variable' })
-          .regex(ENV_NAME, {
-            error: 'expected the name of an environment variable, such as CMG_AZURE_SECRET',
-          }),
+        secretEnv: z.string({ error: 'expected the name of an environment variable' }).regex(ENV_NAME, {
+          error: 'expected the name of an environment variable, such as CMG_AZURE_SECRET',
+        }),
       }),
       z.strictObject({ default: z.literal(true, { error: 'expected true' }) }),
     ],
@@ -82,6 +87,25 @@ export function deploySchema(ctx: ConfigContext) {
           error: 'expected AzureCloud, AzureUSGovernment or AzureChinaCloud',
         })
         .default('AzureCloud'),
+      /** Endpoints of a cloud that has no name here (Azure Stack Hub, a private cloud): they replace `cloud`'s. */
+      endpoints: z
+        .strictObject({
+          arm: httpsUrl('the Azure Resource Manager endpoint'),
+          authority: httpsUrl('the Entra ID authority host'),
+          /** The audience of ARM tokens, when it is not the ARM endpoint itself. */
+          audience: httpsUrl('the token audience of Azure Resource Manager').optional(),
+          /** The blob endpoint of a storage account, with `{account}` for its name. */
+          blob: z
+            .string({
+              error:
+                'expected a URL with {account}, such as https://{account}.blob.local.azurestack.external',
+            })
+            .regex(/^https:\/\/.*\{account\}/, {
+              error: 'expected an https:// URL with {account} for the storage account name',
+            })
+            .optional(),
+        })
+        .optional(),
       subscriptionId: guid('subscription id'),
       resourceGroup: z
         .string({ error: 'expected a resource group name' })

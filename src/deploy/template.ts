@@ -130,7 +130,7 @@ export function instanceGatewayConfig(input: TemplateInput): Record<string, unkn
 export function setupScript(
   input: TemplateInput,
   names: ResourceNames,
-  dnsSuffixes: { vault: string; storage: string },
+  dnsSuffixes: { vault: string; blob: string },
 ): string {
   const download =
     input.artifact.kind === 'url'
@@ -139,7 +139,7 @@ export function setupScript(
           // The storage resource is the same in every cloud.
           `token=$(imds_token 'https://storage.azure.com/')`,
           `curl -fsSL --retry 5 -H "Authorization: Bearer $token" -H 'x-ms-version: 2021-08-06' \\`,
-          `  -o /usr/local/bin/cmg.download ${shellQuote(`https://${names.storageAccount}.${dnsSuffixes.storage}/${input.artifact.container}/${input.artifact.blob}`)}`,
+          `  -o /usr/local/bin/cmg.download ${shellQuote(`${dnsSuffixes.blob.replace('{account}', names.storageAccount)}/${input.artifact.container}/${input.artifact.blob}`)}`,
         ].join('\n');
   const vault = `https://${names.keyVault}.${dnsSuffixes.vault}`;
   return `#!/bin/bash
@@ -187,7 +187,7 @@ function shellQuote(s: string): string {
 export function cloudInit(
   input: TemplateInput,
   names: ResourceNames,
-  dnsSuffixes: { vault: string; storage: string },
+  dnsSuffixes: { vault: string; blob: string },
 ): string {
   const config = instanceGatewayConfig(input);
   const pemFiles = (kind: string, texts: string[]) =>
@@ -247,12 +247,12 @@ export interface ArmResource {
 /** The parameters the template takes at deployment: secrets never written into it. */
 export const TEMPLATE_PARAMETERS = ['webCertificatePfx', 'webCertificatePassphrase', 'sshPublicKey'] as const;
 
-/** The whole template. `dnsSuffixes`: the cloud's Key Vault and blob DNS suffixes. */
+/** The whole template. `dnsSuffixes`: the cloud's Key Vault DNS suffix and blob endpoint (`{account}` for the name). */
 export function buildTemplate(
   input: TemplateInput,
-  dnsSuffixes: { vault: string; storage: string } = {
+  dnsSuffixes: { vault: string; blob: string } = {
     vault: 'vault.azure.net',
-    storage: 'blob.core.windows.net',
+    blob: 'https://{account}.blob.core.windows.net',
   },
 ): ArmTemplate {
   if (!Number.isInteger(input.instances) || input.instances < 1 || input.instances > MAX_INSTANCES)

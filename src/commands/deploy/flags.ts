@@ -1,0 +1,37 @@
+import { dirname, join } from 'node:path';
+import { Flags } from '@oclif/core';
+import { CLOUDS, type CloudName, type DeployConfig, loadDeployConfig } from '../../config/deploy.js';
+
+/** Flags every `cmg deploy` command takes. */
+export const deployFlags = {
+  config: Flags.string({
+    char: 'c',
+    description: 'the deploy config file (JSON or YAML)',
+    default: 'deploy.json',
+    helpValue: 'FILE',
+  }),
+  cloud: Flags.string({
+    description: 'the Azure cloud (overrides the config): its ARM endpoint and sign-in authority',
+    options: Object.keys(CLOUDS),
+  }),
+  'log-dir': Flags.string({
+    description: 'where CloudMgr.log is written (default: logs beside the config file)',
+    helpValue: 'DIR',
+  }),
+};
+
+/** The deploy config, with --cloud applied. */
+export function deployConfigFrom(flags: { config: string; cloud?: string | undefined }): DeployConfig {
+  const config = loadDeployConfig(flags.config);
+  return flags.cloud ? { ...config, cloud: flags.cloud as CloudName } : config;
+}
+
+export function logDirOf(flags: { 'log-dir'?: string | undefined }, config: DeployConfig): string {
+  return flags['log-dir'] ?? join(dirname(config.source), 'logs');
+}
+
+/** How often long operations are polled: CMG_DEPLOY_POLL_MS shortens it (tests against the emulator). */
+export function pollMs(): number {
+  const v = Number(process.env.CMG_DEPLOY_POLL_MS);
+  return Number.isFinite(v) && v > 0 ? v : 5000;
+}
