@@ -32,7 +32,8 @@ const API = {
 /** Built-in role definitions the scale set's identity is given. */
 const ROLE = {
   keyVaultSecretsUser: '4633458b-17de-408a-b874-0445c86b69e6',
-  storageBlobDataReader: '2a2b9908-6ea1-4ae2-8e65-a410df84e7d1',
+  // Read the binary, write CMGSetup.log to the logs container (the binary's SHA-256 is checked: a replaced blob fails).
+  storageBlobDataContributor: 'ba92f5b4-2d11-453d-a403-e96b0029c9fe',
 } as const;
 
 export interface TemplateInput {
@@ -152,7 +153,14 @@ log() { # type (1 info, 2 warning, 3 error), text
   now=$(date -u +'%H:%M:%S.%3N+000" date="%m-%d-%Y')
   printf '<![LOG[%s]LOG]!><time="%s" component="CMGSetup" context="" type="%s" thread="%s" file="setup.sh">\\n' "$2" "$now" "$1" "$$" >> "$LOG"
 }
-trap 'log 3 "setup failed at line $LINENO (exit $?); see journalctl -u cloud-final"' ERR
+# CMGSetup.log to the deployment's storage (logs/<host>/CMGSetup.log), at the end and on failure: readable without SSH.
+upload_log() {
+  local t
+  t=$(imds_token 'https://storage.azure.com/') || return 0
+  curl -fsS --retry 3 -X PUT -H "Authorization: Bearer $t" -H 'x-ms-version: 2021-08-06' -H 'x-ms-blob-type: BlockBlob' \
+    --data-binary @"$LOG" ${shellQuote(`${dnsSuffixes.blob.replace('{account}', names.storageAccount)}/logs/`)}"$(hostname)/CMGSetup.log" >/dev/null || true
+}
+trap 'log 3 "setup failed at line $LINENO (exit $?); see journalctl -u cloud-final"; upload_log' ERR
 imds_token() { # resource
   curl -fsS --retry 5 -H Metadata:true \\
     "http://169.254.169.254/metadata/identity/oauth2/token?api-version=2018-02-01&resource=$1" |
@@ -176,6 +184,7 @@ log 1 "starting cmg serve"
 systemctl daemon-reload
 systemctl enable --now cmg-gateway
 log 1 "setup done"
+upload_log
 `;
 }
 
@@ -509,7 +518,7 @@ export function buildTemplate(
     roleAssignment(
       'Microsoft.Storage/storageAccounts',
       n.storageAccount,
-      ROLE.storageBlobDataReader,
+      ROLE.storageBlobDataContributor,
       principal,
       roleDef,
       vmssId,

@@ -234,6 +234,13 @@ test('cloud-init: writes the gateway config, which validates as cmg serve reads 
     'the binary is checked by its SHA-256',
   );
   assert.match(setup, /CMGSetup\.log/);
+  assert.ok(
+    setup.includes(
+      `https://${resourceNames(input()).storageAccount}.blob.core.windows.net/logs/'"$(hostname)/CMGSetup.log"`,
+    ),
+    'CMGSetup.log goes to storage',
+  );
+  assert.match(setup, /trap '.*upload_log' ERR/);
   const names = resourceNames(input());
   assert.ok(setup.includes(`https://${names.storageAccount}.blob.core.windows.net/artifacts/cmg-0.1.0`));
   assert.ok(setup.includes(`https://${names.keyVault}.vault.azure.net/secrets/`));
