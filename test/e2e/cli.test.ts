@@ -30,7 +30,7 @@ test('--help lists the commands that exist and exits 0', async () => {
   assert.match(r.stdout, /connect\s+Run one connection point/);
   assert.match(r.stdout, /demo\s+Run the whole system on loopback/);
   assert.match(r.stdout, /logs\s+Read, filter, merge and follow CMTrace logs/);
-  assert.not.match(r.stdout, /\bdeploy\b/);
+  assert.match(r.stdout, /deploy\s+The gateway's Azure deployment/);
 });
 
 test('serve --print-systemd-unit prints a unit for this config and starts nothing', async () => {
