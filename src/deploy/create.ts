@@ -24,14 +24,38 @@ const STORAGE_DEPLOYMENT = `${DEPLOYMENT_NAME}-storage`;
 /** Storage Blob Data Contributor: lets the deploying principal upload the binary. */
 const BLOB_CONTRIBUTOR = 'ba92f5b4-2d11-453d-a403-e96b0029c9fe';
 
-export async function ensureResourceGroup(config: DeployConfig, clients: AzureClients): Promise<void> {
+/**
+ * Creates the resource group, tagged managed-by=cmg (what deploy delete
+ * checks), unless it exists: an existing group is left as it is (a PUT
+ * would replace its tags), and must be in the config's region.
+ */
+export async function ensureResourceGroup(
+  config: DeployConfig,
+  clients: AzureClients,
+): Promise<'created' | 'exists'> {
+  const rg = config.resourceGroup;
   try {
-    await clients.resources.resourceGroups.createOrUpdate(config.resourceGroup, {
+    const existing = await clients.resources.resourceGroups.get(rg).catch((err: { statusCode?: number }) => {
+      if (err.statusCode === 404) return undefined;
+      throw err;
+    });
+    if (existing) {
+      if (existing.location.toLowerCase() !== config.region.toLowerCase()) {
+        throw new OperationError(
+          'CMG_DEPLOY_REGION',
+          `resource group ${rg} is in ${existing.location}, the config says ${config.region}`,
+          { hint: 'Set region to the group’s, or use another resourceGroup.' },
+        );
+      }
+      return 'exists';
+    }
+    await clients.resources.resourceGroups.createOrUpdate(rg, {
       location: config.region,
       tags: { 'managed-by': 'cmg' },
     });
+    return 'created';
   } catch (err) {
-    throw azureError(err, `creating resource group ${config.resourceGroup}`);
+    throw azureError(err, `creating resource group ${rg}`);
   }
 }
 

@@ -127,20 +127,44 @@ export function instanceGatewayConfig(input: TemplateInput): Record<string, unkn
   };
 }
 
-/** The setup script cloud-init runs: logs each step to CMGSetup.log in CMTrace format. */
+/** Helpers the setup script runs: JSON read with python3 (on every Ubuntu image), not with sed. */
+export const SETUP_HELPERS = {
+  /** `jsonfield.py NAME`: the string field NAME of the JSON document on stdin. */
+  '/usr/local/lib/cmg/jsonfield.py': [
+    'import json, sys',
+    'sys.stdout.write(json.load(sys.stdin)[sys.argv[1]])',
+    '',
+  ].join('\n'),
+  /** The Key Vault secret on stdin as a systemd EnvironmentFile line (quotes and backslashes escaped). */
+  '/usr/local/lib/cmg/envfile.py': [
+    'import json, sys',
+    'v = json.load(sys.stdin)["value"]',
+    String.raw`sys.stdout.write(sys.argv[1] + '="' + v.replace('\\', '\\\\').replace('"', '\\"') + '"\n')`,
+    '',
+  ].join('\n'),
+};
+
+/**
+ * The setup script cloud-init runs: logs each step to CMGSetup.log in
+ * CMTrace format, and uploads that log to storage at the end and on
+ * failure. Storage and Key Vault are retried for up to 15 minutes: the scale
+ * set's role assignments are made after its instances exist and take
+ * minutes to reach those services.
+ */
 export function setupScript(
   input: TemplateInput,
   names: ResourceNames,
   dnsSuffixes: { vault: string; blob: string },
 ): string {
+  const blob = dnsSuffixes.blob.replace('{account}', names.storageAccount);
   const download =
     input.artifact.kind === 'url'
       ? `curl -fsSL --retry 5 -o /usr/local/bin/cmg.download ${shellQuote(input.artifact.url)}`
       : [
           // The storage resource is the same in every cloud.
-          `token=$(imds_token 'https://storage.azure.com/')`,
-          `curl -fsSL --retry 5 -H "Authorization: Bearer $token" -H 'x-ms-version: 2021-08-06' \\`,
-          `  -o /usr/local/bin/cmg.download ${shellQuote(`${dnsSuffixes.blob.replace('{account}', names.storageAccount)}/${input.artifact.container}/${input.artifact.blob}`)}`,
+          `token=$(imds_token 'https://storage.azure.com/') &&`,
+          `  curl -fsSL -H "Authorization: Bearer $token" -H 'x-ms-version: 2021-08-06' \\`,
+          `    -o /usr/local/bin/cmg.download ${shellQuote(`${blob}/${input.artifact.container}/${input.artifact.blob}`)}`,
         ].join('\n');
   const vault = `https://${names.keyVault}.${dnsSuffixes.vault}`;
   return `#!/bin/bash
@@ -149,36 +173,57 @@ set -euo pipefail
 LOG=/var/log/cmg/CMGSetup.log
 mkdir -p /var/log/cmg
 log() { # type (1 info, 2 warning, 3 error), text
-  local now bias
+  local now
   now=$(date -u +'%H:%M:%S.%3N+000" date="%m-%d-%Y')
   printf '<![LOG[%s]LOG]!><time="%s" component="CMGSetup" context="" type="%s" thread="%s" file="setup.sh">\\n' "$2" "$now" "$1" "$$" >> "$LOG"
+}
+imds_token() { # resource
+  curl -fsS --retry 5 -H Metadata:true \\
+    "http://169.254.169.254/metadata/identity/oauth2/token?api-version=2018-02-01&resource=$1" |
+    python3 /usr/local/lib/cmg/jsonfield.py access_token
 }
 # CMGSetup.log to the deployment's storage (logs/<host>/CMGSetup.log), at the end and on failure: readable without SSH.
 upload_log() {
   local t
   t=$(imds_token 'https://storage.azure.com/') || return 0
-  curl -fsS --retry 3 -X PUT -H "Authorization: Bearer $t" -H 'x-ms-version: 2021-08-06' -H 'x-ms-blob-type: BlockBlob' \
-    --data-binary @"$LOG" ${shellQuote(`${dnsSuffixes.blob.replace('{account}', names.storageAccount)}/logs/`)}"$(hostname)/CMGSetup.log" >/dev/null || true
+  curl -fsS --retry 3 -X PUT -H "Authorization: Bearer $t" -H 'x-ms-version: 2021-08-06' -H 'x-ms-blob-type: BlockBlob' \\
+    --data-binary @"$LOG" ${shellQuote(`${blob}/logs/`)}"$(hostname)/CMGSetup.log" >/dev/null || true
 }
+fail() { log 3 "$1"; upload_log; exit 1; }
 trap 'log 3 "setup failed at line $LINENO (exit $?); see journalctl -u cloud-final"; upload_log' ERR
-imds_token() { # resource
-  curl -fsS --retry 5 -H Metadata:true \\
-    "http://169.254.169.254/metadata/identity/oauth2/token?api-version=2018-02-01&resource=$1" |
-    sed -E 's/.*"access_token":"([^"]+)".*/\\1/'
+# Until the command succeeds, for up to 15 minutes (the arguments are not logged: they may hold a token).
+retry() {
+  local i
+  for i in $(seq 1 60); do
+    "$@" && return 0
+    log 2 "$1 failed (attempt $i of 60): retrying in 15 s"
+    sleep 15
+  done
+  return 1
 }
 log 1 "setup of ${input.serviceName} (scale set ${names.scaleSet}) started"
 id -u cmg >/dev/null 2>&1 || useradd --system --no-create-home --shell /usr/sbin/nologin cmg
-log 1 "downloading cmg"
+download() {
 ${download}
-echo ${shellQuote(`${input.artifact.sha256}  /usr/local/bin/cmg.download`)} | sha256sum -c --quiet - || { log 3 "the downloaded cmg does not have SHA-256 ${input.artifact.sha256}"; exit 1; }
-install -m 0755 /usr/local/bin/cmg.download /usr/local/bin/cmg && rm -f /usr/local/bin/cmg.download
-log 1 "cmg $(/usr/local/bin/cmg --version | head -n 1) installed"
+}
+log 1 "downloading cmg"
+retry download || fail "could not download cmg"
+echo ${shellQuote(`${input.artifact.sha256}  /usr/local/bin/cmg.download`)} | sha256sum -c --quiet - || fail "the downloaded cmg does not have SHA-256 ${input.artifact.sha256}"
+install -m 0755 /usr/local/bin/cmg.download /usr/local/bin/cmg || fail "could not install cmg"
+rm -f /usr/local/bin/cmg.download
+version=$(/usr/local/bin/cmg --version) || fail "cmg does not run on this instance (a binary for another system?)"
+log 1 "$version installed"
 log 1 "reading the web certificate from Key Vault ${names.keyVault}"
-token=$(imds_token https://${dnsSuffixes.vault})
-secret() { curl -fsS --retry 5 -H "Authorization: Bearer $token" "${vault}/secrets/$1?api-version=7.4" | sed -E 's/.*"value":"([^"]*)".*/\\1/'; }
+secrets() {
+  local token
+  token=$(imds_token https://${dnsSuffixes.vault}) &&
+    curl -fsS -H "Authorization: Bearer $token" "${vault}/secrets/web-certificate?api-version=7.4" |
+    python3 /usr/local/lib/cmg/jsonfield.py value | base64 -d > /etc/cmg/web.pfx &&
+    curl -fsS -H "Authorization: Bearer $token" "${vault}/secrets/web-certificate-passphrase?api-version=7.4" |
+    python3 /usr/local/lib/cmg/envfile.py CMG_WEB_PFX_PASSPHRASE > /etc/cmg/cmg-gateway.env
+}
 umask 077
-secret web-certificate | base64 -d > /etc/cmg/web.pfx
-printf 'CMG_WEB_PFX_PASSPHRASE=%s\\n' "$(secret web-certificate-passphrase)" > /etc/cmg/cmg-gateway.env
+retry secrets || fail "could not read the web certificate from Key Vault ${names.keyVault}"
 chown -R cmg:cmg /etc/cmg /var/log/cmg
 log 1 "starting cmg serve"
 systemctl daemon-reload
@@ -229,6 +274,7 @@ export function cloudInit(
         permissions: '0755',
         content: setupScript(input, names, dnsSuffixes),
       },
+      ...Object.entries(SETUP_HELPERS).map(([path, content]) => ({ path, permissions: '0644', content })),
     ],
     runcmd: [['/usr/local/lib/cmg/setup.sh']],
   };
@@ -455,7 +501,8 @@ export function buildTemplate(
             imageReference: {
               publisher: 'Canonical',
               offer: '0001-com-ubuntu-server-jammy',
-              sku: '22_04-lts-gen2',
+              // Generation 1: the default size (Av2, as the original gateway) boots nothing else.
+              sku: '22_04-lts',
               version: 'latest',
             },
             osDisk: {

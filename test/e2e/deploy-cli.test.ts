@@ -13,31 +13,50 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { privateKeyDer } from '../../src/certs/keys.js';
+import { writePfx } from '../../src/certs/pfx.js';
 import { type AzureEmulator, startAzureEmulator } from '../helpers/azure-emulator.js';
 import { type CliResult, REPO, RUN_JS, runCli } from '../helpers/cli.js';
+import { issue, makeRoot } from '../helpers/pki.js';
 import { useTempDir } from '../helpers/temp-dir.js';
 
 const tmp = useTempDir(test, 'cmg-e2e-deploy-');
 let emu: AzureEmulator;
 const GROUP = 'cmg-e2e';
 
+/** Real material: a web certificate for the public name in a PFX, a root and a channel CA as PEM. */
+let pfx: Buffer;
+let rootPem: string;
+let caPem: string;
 test.before(async () => {
   emu = await startAzureEmulator({ provisioningMs: 20 });
+  const root = await makeRoot();
+  const web = await issue('server', root, {
+    subject: 'CN=cmg web',
+    dns: ['contosocmg.westeurope.cloudapp.azure.com'],
+  });
+  pfx = writePfx({
+    keyDer: await privateKeyDer(web.keyPair.privateKey),
+    certificates: [web.cert.der, root.cert.der],
+    passphrase: 'pfx passphrase',
+  });
+  rootPem = root.cert.toPem();
+  caPem = (await makeRoot({ subject: 'CN=Channel CA' })).cert.toPem();
 });
 test.after(async () => {
   await emu?.close();
 });
 
+/** A stand-in for the Linux x64 binary: what cmg checks is the ELF header (64-bit, x86-64). */
 const BINARY = Buffer.alloc(300_000, 7);
+Buffer.from([0x7f, 0x45, 0x4c, 0x46, 2, 1, 1, 0]).copy(BINARY, 0);
+BINARY.writeUInt16LE(0x3e, 18);
 
 /** A deploy config pointing at the emulator; its files written to the temp folder. */
 function writeConfig(over: Record<string, unknown> = {}, name = 'deploy.json'): string {
-  writeFileSync(join(tmp.dir, 'web.pfx'), Buffer.from('not really a pfx'));
-  writeFileSync(join(tmp.dir, 'root.pem'), '-----BEGIN CERTIFICATE-----\nTUlJ\n-----END CERTIFICATE-----\n');
-  writeFileSync(
-    join(tmp.dir, 'channel-ca.pem'),
-    '-----BEGIN CERTIFICATE-----\nTUlK\n-----END CERTIFICATE-----\n',
-  );
+  writeFileSync(join(tmp.dir, 'web.pfx'), pfx);
+  writeFileSync(join(tmp.dir, 'root.pem'), rootPem);
+  writeFileSync(join(tmp.dir, 'channel-ca.pem'), caPem);
   writeFileSync(join(tmp.dir, 'id.pub'), 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJ cmgadmin\n');
   writeFileSync(join(tmp.dir, 'cmg-binary'), BINARY);
   writeFileSync(join(tmp.dir, 'emulator-ca.pem'), emu.caPem);
@@ -105,6 +124,22 @@ test('plan before anything exists: every resource is new, the ports and the sizi
   assert.not.ok(emu.state.resourceGroups.has(GROUP), 'plan touches nothing');
   const log = readFileSync(join(tmp.dir, 'logs', 'CloudMgr.log'), 'utf8');
   assert.match(log, /deploy plan: \d+ Create/);
+});
+
+test('bad material is refused before Azure is asked anything: PFX passphrase, names, SSH key, binary', async () => {
+  const before = emu.requests.length;
+  const cases: [Record<string, unknown>, NodeJS.ProcessEnv, RegExp][] = [
+    [{}, { CMG_E2E_PFX: 'wrong' }, /webCertificate\.pfxFile: .*web\.pfx: .*passphrase/i],
+    [{ customDomain: 'cmg.fabrikam.com' }, {}, /is for CN=cmg web, not cmg\.fabrikam\.com/],
+    [{ sshPublicKeyFile: 'web.pfx' }, {}, /is not an SSH public key/],
+    [{ artifact: { binaryFile: 'root.pem' } }, {}, /is not a Linux x64 executable/],
+  ];
+  for (const [over, e, message] of cases) {
+    const r = await deploy(['plan', '--config', writeConfig(over, 'bad.json')], e);
+    assert.is(r.code, 2, `${JSON.stringify(over)}: ${r.stderr}`);
+    assert.match(r.stderr, message);
+  }
+  assert.is(emu.requests.length, before, 'nothing was sent');
 });
 
 test('create: group, binary upload, template deployed resource by resource, instances running; again: nothing changes', async () => {

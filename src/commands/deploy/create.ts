@@ -84,9 +84,11 @@ export default class DeployCreate extends CmgCommand<typeof DeployCreate> {
           result.serviceName = ctx.inputs.serviceName;
         }),
         step(`Sign in (${config.cloud})`, () => signIn(clients)),
-        step(`Resource group ${config.resourceGroup} in ${config.region}`, () =>
-          create.ensureResourceGroup(config, clients),
-        ),
+        step(`Resource group ${config.resourceGroup} in ${config.region}`, async (say) => {
+          const r = await create.ensureResourceGroup(config, clients);
+          say(r === 'created' ? 'created' : 'exists (left as it is)');
+          log.info(`resource group ${config.resourceGroup}: ${r}`);
+        }),
         step('Upload the cmg binary', async (say) => {
           const inputs = ctx.inputs as DeploymentInputs;
           result.artifact = await create.uploadArtifact(config, clients, inputs, {
