@@ -92,6 +92,9 @@ export function deploySchema(ctx: ConfigContext) {
         .strictObject({
           arm: httpsUrl('the Azure Resource Manager endpoint'),
           authority: httpsUrl('the Entra ID authority host'),
+          /** DNS suffixes of public names and of Key Vault in that cloud. */
+          dnsSuffix: hostname.optional(),
+          vaultSuffix: hostname.optional(),
           /** The audience of ARM tokens, when it is not the ARM endpoint itself. */
           audience: httpsUrl('the token audience of Azure Resource Manager').optional(),
           /** The blob endpoint of a storage account, with `{account}` for its name. */
@@ -180,11 +183,11 @@ export function deploySchema(ctx: ConfigContext) {
         .optional(),
     })
     .superRefine((c, tctx) => {
-      if (c.auth && 'secretEnv' in c.auth && ctx.env[c.auth.secretEnv] === undefined) {
+      if (c.auth && 'secretEnv' in c.auth && !ctx.env[c.auth.secretEnv]) {
         tctx.addIssue({
           code: 'custom',
           path: ['auth', 'secretEnv'],
-          message: `environment variable ${c.auth.secretEnv} is not set; set it to the client secret`,
+          message: `environment variable ${c.auth.secretEnv} is not set (or empty); set it to the client secret`,
           input: c.auth.secretEnv,
           params: { mentionsValue: true },
         });

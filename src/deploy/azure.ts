@@ -50,9 +50,9 @@ export function endpointsOf(config: DeployConfig): AzureEndpoints {
     arm: (e?.arm ?? cloud.arm).replace(/\/$/, ''),
     audience: (e?.audience ?? e?.arm ?? cloud.arm).replace(/\/$/, ''),
     authority: (e?.authority ?? cloud.authority).replace(/\/$/, ''),
-    dnsSuffix: cloud.dnsSuffix,
+    dnsSuffix: e?.dnsSuffix ?? cloud.dnsSuffix,
     blob: e?.blob ?? `https://{account}.${blobSuffix}`,
-    vaultSuffix,
+    vaultSuffix: e?.vaultSuffix ?? vaultSuffix,
     custom: e !== undefined,
   };
 }
@@ -143,7 +143,9 @@ export function azureError(err: unknown, doing: string): OperationError {
   }
   const correlation = e.response?.headers?.get('x-ms-correlation-request-id');
   const code = e.code ?? e.details?.error?.code ?? (e.statusCode ? `HTTP ${e.statusCode}` : 'error');
-  const message = e.message ?? String(err);
+  // Azure's inner errors say what is wrong ("See inner errors for details."): each on its own line.
+  const inner = innerErrors(e.details?.error?.details ?? (err as { details?: unknown }).details);
+  const message = [e.message ?? String(err), ...inner.map((d) => `  ${d}`)].join('\n');
   const hint =
     code === 'AuthorizationFailed'
       ? 'The signed-in application needs the Contributor role (and User Access Administrator, for the role assignments) on the subscription or resource group.'
@@ -155,4 +157,15 @@ export function azureError(err: unknown, doing: string): OperationError {
     `${doing} failed: ${code}: ${message}${correlation ? ` (correlation id ${correlation})` : ''}`,
     hint ? { hint } : {},
   );
+}
+
+/** The nested `details` of an ARM error, as `code: message` lines. */
+function innerErrors(details: unknown): string[] {
+  if (!Array.isArray(details)) return [];
+  const out: string[] = [];
+  for (const d of details as { code?: string; message?: string; details?: unknown }[]) {
+    if (d?.message) out.push(`${d.code ?? 'error'}: ${d.message}`);
+    out.push(...innerErrors(d?.details));
+  }
+  return out;
 }

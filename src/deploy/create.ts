@@ -61,7 +61,9 @@ export async function ensureResourceGroup(
 
 /** The object id of the signed-in principal, from its ARM token (undefined when the token is not a JWT). */
 async function principalId(clients: AzureClients): Promise<string | undefined> {
-  const token = await clients.credential.getToken(`${clients.endpoints.audience}/.default`);
+  const token = await clients.credential
+    .getToken(`${clients.endpoints.audience}/.default`)
+    .catch((err: unknown) => Promise.reject(azureError(err, 'signing in to Azure')));
   const payload = token?.token.split('.')[1];
   if (!payload) return undefined;
   try {
@@ -86,23 +88,6 @@ export async function deployTemplate(
   options: { pollMs: number; onProgress?: (resources: ResourceProgress[]) => void },
 ): Promise<{ correlationId: string | undefined; outputs: Record<string, { value?: unknown }> }> {
   const rg = config.resourceGroup;
-  let poller: Awaited<ReturnType<AzureClients['resources']['deployments']['beginCreateOrUpdate']>>;
-  try {
-    poller = await clients.resources.deployments.beginCreateOrUpdate(
-      rg,
-      name,
-      {
-        properties: {
-          mode: 'Incremental',
-          template: template as unknown as Record<string, unknown>,
-          parameters,
-        },
-      },
-      { updateIntervalInMs: options.pollMs },
-    );
-  } catch (err) {
-    throw azureError(err, `starting deployment ${name} in ${rg}`);
-  }
   const progress = async () => {
     const resources: ResourceProgress[] = [];
     try {
@@ -122,6 +107,40 @@ export async function deployTemplate(
     }
     return resources;
   };
+  // A deployment still running (an earlier create stopped with Ctrl-C): wait for it first, then deploy.
+  for (;;) {
+    const state = await clients.resources.deployments
+      .get(rg, name)
+      .then((d) => d.properties?.provisioningState)
+      .catch((err: { statusCode?: number }) => {
+        if (err.statusCode === 404) return undefined;
+        throw azureError(err, `reading deployment ${name} in ${rg}`);
+      });
+    if (
+      !state ||
+      !/^(Accepted|Running|Deleting|Canceling|Creating|Updating|Waiting|Validating)$/i.test(state)
+    )
+      break;
+    options.onProgress?.((await progress()).map((r) => ({ ...r, name: `${r.name} (an earlier run)` })));
+    await new Promise((r) => setTimeout(r, options.pollMs));
+  }
+  let poller: Awaited<ReturnType<AzureClients['resources']['deployments']['beginCreateOrUpdate']>>;
+  try {
+    poller = await clients.resources.deployments.beginCreateOrUpdate(
+      rg,
+      name,
+      {
+        properties: {
+          mode: 'Incremental',
+          template: template as unknown as Record<string, unknown>,
+          parameters,
+        },
+      },
+      { updateIntervalInMs: options.pollMs },
+    );
+  } catch (err) {
+    throw azureError(err, `starting deployment ${name} in ${rg}`);
+  }
   const timer = setInterval(() => {
     void progress().then((r) => options.onProgress?.(r));
   }, options.pollMs);
@@ -153,7 +172,9 @@ export async function deployTemplate(
     clearInterval(timer);
   }
   options.onProgress?.(await progress());
-  const d = await clients.resources.deployments.get(rg, name);
+  const d = await clients.resources.deployments
+    .get(rg, name)
+    .catch((err: unknown) => Promise.reject(azureError(err, `reading deployment ${name} in ${rg}`)));
   return {
     correlationId: d.properties?.correlationId,
     outputs: (d.properties?.outputs ?? {}) as Record<string, { value?: unknown }>,
@@ -245,18 +266,28 @@ export async function waitForInstances(
   for (;;) {
     let running = 0;
     let total = 0;
+    let stopped = 0;
     try {
       for await (const vm of clients.compute.virtualMachineScaleSetVMs.list(config.resourceGroup, scaleSet, {
         expand: 'instanceView',
       })) {
         total++;
-        if ((vm.instanceView?.statuses ?? []).some((s) => s.code === 'PowerState/running')) running++;
+        const codes = (vm.instanceView?.statuses ?? []).map((s) => s.code);
+        if (codes.includes('PowerState/running')) running++;
+        if (codes.includes('PowerState/deallocated') || codes.includes('PowerState/stopped')) stopped++;
       }
     } catch (err) {
       throw azureError(err, `listing the instances of ${scaleSet}`);
     }
     options.onProgress?.(`${running}/${total} instances running`);
     if (total > 0 && running === total) return { running, total };
+    if (stopped > 0) {
+      throw new OperationError(
+        'CMG_DEPLOY_STOPPED',
+        `${stopped} of ${total} instances of ${scaleSet} are stopped (deallocated): they will not start by themselves`,
+        { hint: 'Start them with cmg deploy start (deploy stop deallocated them).' },
+      );
+    }
     if (Date.now() > deadline) {
       throw new OperationError(
         'CMG_DEPLOY_TIMEOUT',

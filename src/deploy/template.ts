@@ -196,6 +196,7 @@ retry() {
   local i
   for i in $(seq 1 60); do
     "$@" && return 0
+    [ "$i" -lt 60 ] || break
     log 2 "$1 failed (attempt $i of 60): retrying in 15 s"
     sleep 15
   done

@@ -80,7 +80,7 @@ test('each auth form: certificate, secret from the environment, default credenti
   assert.ok('secretEnv' in load(minimal({ auth: secret }), { ...ENV, CMG_AZ_SECRET: 's' }).auth);
   assert.equal(problem(minimal({ auth: secret })), {
     path: 'auth.secretEnv',
-    message: 'environment variable CMG_AZ_SECRET is not set; set it to the client secret',
+    message: 'environment variable CMG_AZ_SECRET is not set (or empty); set it to the client secret',
   });
   assert.equal(load(minimal({ auth: { default: true } })).auth, { default: true });
   assert.match(

@@ -306,6 +306,9 @@ test('Ctrl-C while waiting: exit 130 with a message; the deployment carries on a
       stderr,
       /Stopped waiting\. What Azure was asked to do carries on there: cmg deploy status shows it/,
     );
+    // At once again: it waits for the deployment still running, then carries on (not DeploymentActive).
+    const again = await deploy(['create', '--config', config]);
+    assert.is(again.code, 0, again.stderr);
     let state = '';
     while (Date.now() < deadline + 30_000) {
       const s = await deploy(['status', '--config', config, '--json']);

@@ -38,6 +38,8 @@ export default class DeployCreate extends CmgCommand<typeof DeployCreate> {
   };
 
   private waiting = false;
+  /** While Azure runs something that goes on without us (the template deployment, the instances starting). */
+  private azureBusy = false;
 
   async run(): Promise<CreateResult> {
     const [{ azureClients, signIn }, { deploymentInputs, DEPLOYMENT_NAME }, create, { runSteps }] =
@@ -101,6 +103,7 @@ export default class DeployCreate extends CmgCommand<typeof DeployCreate> {
         }),
         step(`Deploy the template (${DEPLOYMENT_NAME})`, async (say) => {
           const inputs = ctx.inputs as DeploymentInputs;
+          this.azureBusy = true;
           let last = '';
           const out = await create.deployTemplate(
             config,
@@ -154,8 +157,10 @@ export default class DeployCreate extends CmgCommand<typeof DeployCreate> {
   protected override onSignal(signal: NodeJS.Signals): void {
     if (this.waiting) {
       process.stderr.write(
-        '\nStopped waiting. What Azure was asked to do carries on there: cmg deploy status shows it, and running ' +
-          'cmg deploy create again continues from what exists.\n',
+        this.azureBusy
+          ? '\nStopped waiting. What Azure was asked to do carries on there: cmg deploy status shows it, and running ' +
+              'cmg deploy create again continues from what exists.\n'
+          : '\nStopped. Nothing is left half-done in Azure: running cmg deploy create again continues from what exists.\n',
       );
     }
     process.exit(signal === 'SIGINT' ? 130 : 143);

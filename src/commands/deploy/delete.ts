@@ -33,10 +33,18 @@ export default class DeployDelete extends CmgCommand<typeof DeployDelete> {
         );
       }
       const rl = createInterface({ input: process.stdin, output: process.stderr });
-      const answer = await rl.question(
-        `Delete resource group ${rg} and everything in it? Type its name to confirm: `,
-      );
-      rl.close();
+      let answer = '';
+      try {
+        answer = await rl.question(
+          `Delete resource group ${rg} and everything in it? Type its name to confirm: `,
+        );
+      } catch {
+        // Ctrl-C or Ctrl-D at the question.
+        process.stderr.write('\nnothing deleted\n');
+        process.exit(130);
+      } finally {
+        rl.close();
+      }
       if (answer.trim() !== rg)
         throw new UsageError(`not confirmed ("${answer.trim()}" is not ${rg}): nothing deleted`);
     }
