@@ -2,13 +2,12 @@ import * as z from 'zod';
 import { loadConfigFile } from './load.js';
 import {
   type ConfigContext,
+  channelSites,
+  clientAuthSchema,
   fileList,
   filePath,
   hostname,
   intRange,
-  noDuplicates,
-  siteCode,
-  siteCodeKey,
   tlsMaterial,
   urlString,
 } from './schema-parts.js';
@@ -137,28 +136,10 @@ export function deploySchema(ctx: ConfigContext) {
       webCertificate: tlsMaterial(ctx).refine((t) => t.kind === 'pfx', {
         error: 'expected { pfxFile, passphraseEnv }: the web certificate goes to Key Vault as a PFX',
       }),
-      clientAuth: z
-        .strictObject({
-          trustedRootFiles: fileList(ctx, { min: 1 }),
-          intermediateFiles: fileList(ctx).default([]),
-          crlFiles: fileList(ctx).default([]),
-          checkCrl: z.boolean({ error: 'expected true or false' }).default(false),
-        })
-        .refine((c) => !c.checkCrl || c.crlFiles.length > 0, {
-          path: ['crlFiles'],
-          error: 'checkCrl is true, so at least one CRL file is needed (or set checkCrl to false)',
-        }),
+      clientAuth: clientAuthSchema(ctx),
       channel: z.strictObject({
         caFiles: fileList(ctx, { min: 1 }),
-        sites: z
-          .array(siteCode, { error: 'expected a list of site codes' })
-          .min(1, { error: 'expected at least one site code, such as ["PS1"]' })
-          .superRefine(
-            noDuplicates(
-              siteCodeKey,
-              (first) => `duplicate site code: already listed at channel.sites[${first}]`,
-            ),
-          ),
+        sites: channelSites,
       }),
       sshPublicKeyFile: filePath(ctx),
       /** Where the instances get `cmg` from: a file uploaded to the deployment's storage account, or a URL. */

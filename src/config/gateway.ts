@@ -3,6 +3,8 @@ import { loadConfigFile } from './load.js';
 import {
   adminEndpoint,
   type ConfigContext,
+  channelSites,
+  clientAuthSchema,
   drainSeconds,
   fileList,
   host,
@@ -10,10 +12,7 @@ import {
   intRange,
   listenPort,
   logDir,
-  noDuplicates,
   port,
-  siteCode,
-  siteCodeKey,
   tlsMaterial,
   trafficReportSeconds,
 } from './schema-parts.js';
@@ -31,28 +30,10 @@ export function gatewaySchema(ctx: ConfigContext) {
         // Absent: connection points are accepted on the client listener, told apart by ALPN.
         port: listenPort.optional(),
         caFiles: fileList(ctx, { min: 1 }),
-        sites: z
-          .array(siteCode, { error: 'expected a list of site codes' })
-          .min(1, { error: 'expected at least one site code, such as ["PS1"]' })
-          .superRefine(
-            noDuplicates(
-              siteCodeKey,
-              (first) => `duplicate site code: already listed at channel.sites[${first}]`,
-            ),
-          ),
+        sites: channelSites,
       }),
       tls: tlsMaterial(ctx),
-      clientAuth: z
-        .strictObject({
-          trustedRootFiles: fileList(ctx, { min: 1 }),
-          intermediateFiles: fileList(ctx).default([]),
-          crlFiles: fileList(ctx).default([]),
-          checkCrl: z.boolean({ error: 'expected true or false' }).default(false),
-        })
-        .refine((c) => !c.checkCrl || c.crlFiles.length > 0, {
-          path: ['crlFiles'],
-          error: 'checkCrl is true, so at least one CRL file is needed (or set checkCrl to false)',
-        }),
+      clientAuth: clientAuthSchema(ctx),
       limits: z
         .strictObject({
           maxUrlLength: intRange(256, 65536).default(4096),

@@ -276,3 +276,26 @@ export const drainSeconds = intRange(0, 3600).default(30);
 
 /** How often the daemons log per-endpoint traffic, as the original's five-minute reports. */
 export const trafficReportSeconds = intRange(1, 86400).default(300);
+
+/** Client certificate checking (the gateway's, and the deployment's): roots, intermediates, CRLs. */
+export function clientAuthSchema(ctx: ConfigContext) {
+  return z
+    .strictObject({
+      trustedRootFiles: fileList(ctx, { min: 1 }),
+      intermediateFiles: fileList(ctx).default([]),
+      crlFiles: fileList(ctx).default([]),
+      checkCrl: z.boolean({ error: 'expected true or false' }).default(false),
+    })
+    .refine((c) => !c.checkCrl || c.crlFiles.length > 0, {
+      path: ['crlFiles'],
+      error: 'checkCrl is true, so at least one CRL file is needed (or set checkCrl to false)',
+    });
+}
+
+/** The sites a gateway serves (`channel.sites`): one at least, none twice. */
+export const channelSites = z
+  .array(siteCode, { error: 'expected a list of site codes' })
+  .min(1, { error: 'expected at least one site code, such as ["PS1"]' })
+  .superRefine(
+    noDuplicates(siteCodeKey, (first) => `duplicate site code: already listed at channel.sites[${first}]`),
+  );
