@@ -36,26 +36,9 @@ import {
   type TemplateInput,
 } from '../../src/deploy/template.js';
 import { LogParser, type ParsedEntry } from '../../src/logs/parse.js';
+import { templateInput } from '../helpers/deploy-fixtures.js';
 
-const PEM = (label: string) => `-----BEGIN CERTIFICATE-----\nTUlJ${label}\n-----END CERTIFICATE-----\n`;
-
-const input = (over: Partial<TemplateInput> = {}): TemplateInput => ({
-  subscriptionId: '11111111-2222-3333-4444-555555555555',
-  resourceGroup: 'cmg-prod',
-  region: 'westeurope',
-  prefix: 'contosocmg',
-  serviceName: 'cmg.contoso.com',
-  instances: 2,
-  vmSize: 'Standard_A2_v2',
-  sites: ['PS1'],
-  trustedRoots: [PEM('root1'), PEM('root2')],
-  intermediates: [PEM('int1')],
-  crls: [Buffer.from('crl bytes').toString('base64')],
-  checkCrl: true,
-  channelCas: [PEM('channelca')],
-  artifact: { kind: 'storage', container: 'artifacts', blob: 'cmg-0.1.0', sha256: 'a'.repeat(64) },
-  ...over,
-});
+const input = templateInput;
 
 const NAMES = resourceNames(input());
 const BLOB = `https://${NAMES.storageAccount}.blob.core.windows.net`;
