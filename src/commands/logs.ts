@@ -54,14 +54,12 @@ export default class Logs extends CmgCommand<typeof Logs> {
     const [
       { logFilesIn, groupRotated, mergedEntries, plainLiteral },
       { matches, parseWhen },
-
       render,
       { LogFollower },
       { stdoutPaint },
     ] = await Promise.all([
       import('../logs/read.js'),
       import('../logs/filter.js'),
-
       import('../logs/render.js'),
       import('../logs/follow.js'),
       import('../paint.js'),
