@@ -1,7 +1,7 @@
 import { isAscii } from 'node:buffer';
 import type { SeverityName } from './cmtrace-format.js';
 import { type LogFilter, matches, matchesTypeAndTime } from './filter.js';
-import { CanonicalReader, LogParser, type ParsedEntry, same } from './parse.js';
+import { CanonicalReader, CCM_CLOSE, CCM_OPEN, LogParser, type ParsedEntry, same } from './parse.js';
 import { fileChunks, mergeRuns, type Run } from './read.js';
 import { iso, jsonLine } from './render.js';
 
@@ -141,8 +141,6 @@ const SHORT_ESCAPES: Record<number, number> = {
   92: 0x5c, // \\
 };
 const HEX = Buffer.from('0123456789abcdef');
-const OPEN_TEXT = '<![LOG[';
-const CLOSE_TEXT = ']LOG]!><';
 const TIME_OPEN = Buffer.from('{"time":"');
 
 /**
@@ -240,7 +238,7 @@ class Held {
     this.buf = buf;
     this.start = start;
     this.end = end;
-    this.text = start + OPEN_TEXT.length;
+    this.text = start + CCM_OPEN.length;
     this.textEnd = close;
     this.ms = ms;
     this.type = type;
@@ -320,10 +318,10 @@ export async function* ndjsonLines(
       // Searched backwards from the line's end: the attributes are short. (A line that starts an entry without
       // its tail scans back into the line before, which has one: bounded by a line or so.)
       const close =
-        end - pos > 15 && same(t, OPEN_TEXT, pos) && (ascii || isAscii(buf.subarray(from + pos, from + end)))
-          ? t.lastIndexOf(CLOSE_TEXT, end - 8)
+        end - pos > 15 && same(t, CCM_OPEN, pos) && (ascii || isAscii(buf.subarray(from + pos, from + end)))
+          ? t.lastIndexOf(CCM_CLOSE, end - 8)
           : -1;
-      if (close >= pos + OPEN_TEXT.length && reader.read(t, close + CLOSE_TEXT.length, end)) {
+      if (close >= pos + CCM_OPEN.length && reader.read(t, close + CCM_CLOSE.length, end)) {
         if (slow < pos) toParser(buf, from + slow, from + pos, !ascii);
         slow = pos;
         if (!parser.inEntry) {

@@ -17,8 +17,9 @@ export interface ParsedEntry {
 }
 
 const TYPES: Record<string, SeverityName> = { '0': 'info', '1': 'info', '2': 'warning', '3': 'error' };
-const CCM_OPEN = '<![LOG[';
-const CCM_CLOSE = ']LOG]!><';
+/** Where a CCM entry's text starts, and the tail that ends it (the attributes follow). */
+export const CCM_OPEN = '<![LOG[';
+export const CCM_CLOSE = ']LOG]!><';
 // time="HH:mm:ss.fff+BBB" date="M-D-YYYY" component="..." context="..." type="1" thread="123" file="...">
 const CCM_ATTRS =
   /^time="(\d{1,2}):(\d{1,2}):(\d{1,2})(?:\.(\d{1,9}))?([+-]\d{1,4})?"\s+date="(\d{1,2})-(\d{1,2})-(\d{4})"\s+component="([^"]*)"\s+context="[^"]*"\s+type="(\d)"\s+thread="([^"]*)"(?:\s+file="([^"]*)")?/;
