@@ -120,7 +120,12 @@ export async function signIn(clients: AzureClients): Promise<void> {
 }
 
 /** What an Azure call failed with, as the one error type cmg reports: Azure's code, message and correlation id. */
-export function azureError(err: unknown, doing: string): OperationError {
+export function azureError(
+  err: unknown,
+  doing: string,
+  /** details: false when the caller shows Azure's inner errors its own way. */
+  options: { details?: boolean } = {},
+): OperationError {
   if (err instanceof OperationError) return err;
   const e = err as {
     name?: string;
@@ -144,8 +149,14 @@ export function azureError(err: unknown, doing: string): OperationError {
   const correlation = e.response?.headers?.get('x-ms-correlation-request-id');
   const code = e.code ?? e.details?.error?.code ?? (e.statusCode ? `HTTP ${e.statusCode}` : 'error');
   // Azure's inner errors say what is wrong ("See inner errors for details."): each on its own line.
-  const inner = innerErrors(e.details?.error?.details ?? (err as { details?: unknown }).details);
-  const message = [e.message ?? String(err), ...inner.map((d) => `  ${d}`)].join('\n');
+  const inner =
+    options.details !== false
+      ? errorDetails(e.details?.error ?? (err as ErrorShape)).filter((d) => d.message !== '')
+      : [];
+  const message = [
+    e.message ?? String(err),
+    ...inner.map((d) => `  ${d.code || 'error'}: ${d.message}`),
+  ].join('\n');
   const hint =
     code === 'AuthorizationFailed'
       ? 'The signed-in application needs the Contributor role (and User Access Administrator, for the role assignments) on the subscription or resource group.'
@@ -159,13 +170,23 @@ export function azureError(err: unknown, doing: string): OperationError {
   );
 }
 
-/** The nested `details` of an ARM error, as `code: message` lines. */
-function innerErrors(details: unknown): string[] {
-  if (!Array.isArray(details)) return [];
-  const out: string[] = [];
-  for (const d of details as { code?: string; message?: string; details?: unknown }[]) {
-    if (d?.message) out.push(`${d.code ?? 'error'}: ${d.message}`);
-    out.push(...innerErrors(d?.details));
-  }
+type ErrorShape = { code?: string; message?: string; target?: string; details?: unknown };
+
+/** Azure's error and its details, flattened: the failing resource's own message is in the details. */
+export function errorDetails(
+  e: ErrorShape | undefined,
+): { code: string; message: string; target?: string }[] {
+  const out: { code: string; message: string; target?: string }[] = [];
+  const walk = (x: ErrorShape | undefined) => {
+    if (!Array.isArray(x?.details)) return;
+    for (const d of x.details as ErrorShape[]) {
+      out.push({ code: d.code ?? '', message: d.message ?? '', ...(d.target ? { target: d.target } : {}) });
+      walk(d);
+    }
+  };
+  walk(e);
   return out;
 }
+
+/** A 404: the resource (group, deployment, scale set) is not there. */
+export const isNotFound = (err: unknown) => (err as { statusCode?: number } | null)?.statusCode === 404;

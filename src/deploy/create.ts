@@ -1,9 +1,8 @@
 import { BlockBlobClient } from '@azure/storage-blob';
 import type { DeployConfig } from '../config/deploy.js';
 import { OperationError } from '../errors.js';
-import { type AzureClients, azureError } from './azure.js';
+import { type AzureClients, azureError, errorDetails, isNotFound } from './azure.js';
 import { DEPLOYMENT_NAME, type DeploymentInputs } from './inputs.js';
-import { errorDetails } from './status.js';
 import type { ArmResource, ArmTemplate } from './template.js';
 
 /**
@@ -35,8 +34,8 @@ export async function ensureResourceGroup(
 ): Promise<'created' | 'exists'> {
   const rg = config.resourceGroup;
   try {
-    const existing = await clients.resources.resourceGroups.get(rg).catch((err: { statusCode?: number }) => {
-      if (err.statusCode === 404) return undefined;
+    const existing = await clients.resources.resourceGroups.get(rg).catch((err: unknown) => {
+      if (isNotFound(err)) return undefined;
       throw err;
     });
     if (existing) {
@@ -112,8 +111,8 @@ export async function deployTemplate(
     const state = await clients.resources.deployments
       .get(rg, name)
       .then((d) => d.properties?.provisioningState)
-      .catch((err: { statusCode?: number }) => {
-        if (err.statusCode === 404) return undefined;
+      .catch((err: unknown) => {
+        if (isNotFound(err)) return undefined;
         throw azureError(err, `reading deployment ${name} in ${rg}`);
       });
     if (
@@ -149,18 +148,14 @@ export async function deployTemplate(
   } catch (err) {
     const failed = (await progress()).filter((r) => /failed/i.test(r.provisioningState));
     const e = err as { details?: { error?: unknown }; message?: string };
-    const details = errorDetails(
-      (e.details?.error ?? (err as { code?: string; details?: unknown })) as Parameters<
-        typeof errorDetails
-      >[0],
-    );
+    const details = errorDetails((e.details?.error ?? err) as Parameters<typeof errorDetails>[0]);
     const lines = [
       ...failed.map((r) => `${r.resourceType} ${r.name}: ${r.message ?? r.provisioningState}`),
       ...details
         .filter((d) => !failed.some((r) => r.message?.includes(d.message)))
         .map((d) => `${d.code}: ${d.message}`),
     ];
-    const base = azureError(err, `deployment ${name} in ${rg}`);
+    const base = azureError(err, `deployment ${name} in ${rg}`, { details: false });
     throw new OperationError(
       'CMG_AZURE_DEPLOYMENT',
       [base.message, ...lines.map((l) => `  ${l}`)].join('\n'),
@@ -230,8 +225,8 @@ export async function uploadArtifact(
   const deadline = Date.now() + 120_000;
   for (;;) {
     try {
-      const there = await blob.getProperties().catch((err: { statusCode?: number }) => {
-        if (err.statusCode === 404) return undefined;
+      const there = await blob.getProperties().catch((err: unknown) => {
+        if (isNotFound(err)) return undefined;
         throw err;
       });
       if (there?.contentLength === upload.bytes) return 'already there';

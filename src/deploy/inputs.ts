@@ -36,6 +36,15 @@ export interface DeploymentInputs {
   upload?: { file: string; container: string; blob: string; sha256: string; bytes: number } | undefined;
 }
 
+/** The names of the config's resources (the scale set, Key Vault, storage...). */
+export function namesOf(config: DeployConfig): ResourceNames {
+  return resourceNames({
+    prefix: config.servicePrefix,
+    subscriptionId: config.subscriptionId,
+    resourceGroup: config.resourceGroup,
+  });
+}
+
 /** SHA-256 of a file, streamed. */
 export async function sha256File(file: string): Promise<{ sha256: string; bytes: number }> {
   const hash = createHash('sha256');
@@ -88,11 +97,7 @@ export async function deploymentInputs(
   endpoints: AzureEndpoints,
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<DeploymentInputs> {
-  const names = resourceNames({
-    prefix: config.servicePrefix,
-    subscriptionId: config.subscriptionId,
-    resourceGroup: config.resourceGroup,
-  });
+  const names = namesOf(config);
   const publicName = `${config.servicePrefix}.${config.region}.${endpoints.dnsSuffix}`;
   const serviceName = config.customDomain ?? publicName;
   let artifact: TemplateInput['artifact'];

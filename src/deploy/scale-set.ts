@@ -1,17 +1,9 @@
 import type { DeployConfig } from '../config/deploy.js';
 import { OperationError } from '../errors.js';
-import { type AzureClients, azureError } from './azure.js';
-import { resourceNames } from './template.js';
+import { type AzureClients, azureError, isNotFound } from './azure.js';
+import { namesOf } from './inputs.js';
 
-/** The scale set of the config's deployment: scale, deallocate, start. */
-export function scaleSetName(config: DeployConfig): string {
-  return resourceNames({
-    prefix: config.servicePrefix,
-    subscriptionId: config.subscriptionId,
-    resourceGroup: config.resourceGroup,
-  }).scaleSet;
-}
-
+/** One action on the config's scale set: scale, deallocate, start. */
 type Action = 'scale' | 'stop' | 'start';
 
 export async function scaleSetAction(
@@ -20,7 +12,7 @@ export async function scaleSetAction(
   action: Action,
   options: { instances?: number; pollMs: number },
 ): Promise<{ scaleSet: string; capacity: number }> {
-  const name = scaleSetName(config);
+  const name = namesOf(config).scaleSet;
   const rg = config.resourceGroup;
   const vmss = clients.compute.virtualMachineScaleSets;
   const poll = { updateIntervalInMs: options.pollMs };
@@ -35,7 +27,7 @@ export async function scaleSetAction(
     else await vmss.beginStartAndWait(rg, name, poll);
     return { scaleSet: name, capacity: current.sku?.capacity ?? 0 };
   } catch (err) {
-    if ((err as { statusCode?: number }).statusCode === 404) {
+    if (isNotFound(err)) {
       throw new OperationError('CMG_DEPLOY_NOT_FOUND', `no scale set ${name} in resource group ${rg}`, {
         hint: 'Create the deployment with cmg deploy create first, or check servicePrefix and resourceGroup.',
       });
@@ -59,7 +51,7 @@ export async function deleteDeployment(
   try {
     tags = (await clients.resources.resourceGroups.get(rg)).tags;
   } catch (err) {
-    if ((err as { statusCode?: number }).statusCode === 404) return 'not found';
+    if (isNotFound(err)) return 'not found';
     throw azureError(err, `reading resource group ${rg}`);
   }
   if (tags?.['managed-by'] !== 'cmg') {

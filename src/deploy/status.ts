@@ -1,7 +1,7 @@
 import type { DeployConfig } from '../config/deploy.js';
-import { type AzureClients, azureError } from './azure.js';
-import { DEPLOYMENT_NAME } from './inputs.js';
-import { instancePorts, resourceNames } from './template.js';
+import { type AzureClients, azureError, errorDetails, isNotFound } from './azure.js';
+import { DEPLOYMENT_NAME, namesOf } from './inputs.js';
+import { instancePorts } from './template.js';
 
 export interface InstanceStatus {
   instanceId: string;
@@ -28,35 +28,11 @@ export interface DeploymentStatus {
   instances: InstanceStatus[];
 }
 
-/** The 404 of a resource that is not there (yet). */
-const notFound = (err: unknown) => (err as { statusCode?: number }).statusCode === 404;
-
-type ErrorShape = { code?: string; message?: string; target?: string; details?: ErrorShape[] };
-
-/** Azure's error and its details, flattened: the failing resource's own message is in the details. */
-export function errorDetails(
-  e: ErrorShape | undefined,
-): { code: string; message: string; target?: string }[] {
-  const out: { code: string; message: string; target?: string }[] = [];
-  const walk = (x: ErrorShape | undefined) => {
-    for (const d of x?.details ?? []) {
-      out.push({ code: d.code ?? '', message: d.message ?? '', ...(d.target ? { target: d.target } : {}) });
-      walk(d);
-    }
-  };
-  walk(e);
-  return out;
-}
-
 export async function deploymentStatus(
   config: DeployConfig,
   clients: AzureClients,
 ): Promise<DeploymentStatus> {
-  const names = resourceNames({
-    prefix: config.servicePrefix,
-    subscriptionId: config.subscriptionId,
-    resourceGroup: config.resourceGroup,
-  });
+  const names = namesOf(config);
   const rg = config.resourceGroup;
   const status: DeploymentStatus = {
     resourceGroup: rg,
@@ -81,11 +57,11 @@ export async function deploymentStatus(
       status.error = {
         code: p.error.code ?? '',
         message: p.error.message ?? '',
-        details: errorDetails(p.error as ErrorShape),
+        details: errorDetails(p.error),
       };
     }
   } catch (err) {
-    if (!notFound(err)) throw azureError(err, `reading deployment ${DEPLOYMENT_NAME} in ${rg}`);
+    if (!isNotFound(err)) throw azureError(err, `reading deployment ${DEPLOYMENT_NAME} in ${rg}`);
   }
   try {
     const vmss = await clients.compute.virtualMachineScaleSets.get(rg, names.scaleSet);
@@ -114,7 +90,7 @@ export async function deploymentStatus(
       };
     });
   } catch (err) {
-    if (!notFound(err)) throw azureError(err, `reading scale set ${names.scaleSet} in ${rg}`);
+    if (!isNotFound(err)) throw azureError(err, `reading scale set ${names.scaleSet} in ${rg}`);
   }
   return status;
 }
