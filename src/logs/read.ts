@@ -224,7 +224,7 @@ const NEXT_ENTRY = Buffer.from('\n<![LOG[');
 const SMS_MARK = Buffer.from('$$<');
 
 /** `<![LOG[` at `at`, compared in place (Buffer compare() cost more than the rest of the line's checks). */
-export function startsEntry(b: Buffer, at: number): boolean {
+function startsEntry(b: Buffer, at: number): boolean {
   return (
     b[at] === 0x3c &&
     b[at + 1] === 0x21 &&
