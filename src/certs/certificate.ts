@@ -86,6 +86,8 @@ const KEY_USAGE_NAMES: [number, string][] = [
 export class Certificate {
   readonly native: NativeCertificate;
   private parsed: x509.X509Certificate | undefined;
+  private sha1: string | undefined;
+  private sha256: string | undefined;
 
   private constructor(readonly der: Buffer) {
     this.native = new NativeCertificate(der);
@@ -145,11 +147,14 @@ export class Certificate {
 
   /** SHA-1 of the DER, upper-case hex without separators: the Windows "Thumbprint". */
   get thumbprint(): string {
-    return createHash('sha1').update(this.der).digest('hex').toUpperCase();
+    // Memoized (the DER never changes): the gateway reads it for every request on a connection.
+    this.sha1 ??= createHash('sha1').update(this.der).digest('hex').toUpperCase();
+    return this.sha1;
   }
 
   get sha256Fingerprint(): string {
-    return createHash('sha256').update(this.der).digest('hex').toUpperCase();
+    this.sha256 ??= createHash('sha256').update(this.der).digest('hex').toUpperCase();
+    return this.sha256;
   }
 
   /** The public key as SubjectPublicKeyInfo DER: what a private key is matched against. */

@@ -137,6 +137,9 @@ export class ChannelSlot extends EventEmitter<SlotEvents> {
       minVersion: 'TLSv1.2',
     });
     this.socket = socket;
+    // Requests and answers are many small frames: Nagle's algorithm would hold them for the peer's delayed ACK.
+    (raw as { setNoDelay?: (v: boolean) => void } | undefined)?.setNoDelay?.(true);
+    socket.setNoDelay(true);
     socket.setTimeout(this.options.connectTimeoutMs ?? 10_000, () =>
       this.fail(socket, `no channel established within ${this.options.connectTimeoutMs ?? 10_000} ms`),
     );

@@ -4,7 +4,9 @@ import { isChannelHeader } from '../channel/protocol.js';
 
 /** Headers only the gateway may set: whatever a client sends under these names is dropped. */
 function isForwardingHeader(lower: string): boolean {
-  return lower === 'forwarded' || lower.startsWith('x-forwarded-');
+  // IIS reads X_Forwarded_For as X-Forwarded-For (both become HTTP_X_FORWARDED_FOR): underscores count as dashes.
+  const name = lower.includes('_') ? lower.replaceAll('_', '-') : lower;
+  return name === 'forwarded' || name.startsWith('x-forwarded-');
 }
 
 export interface ForwardContext {
@@ -22,8 +24,15 @@ const quoted = (s: string) => `"${s.replace(/["\\]/g, (c) => `\\${c}`)}"`;
  * subject, and the PEM, URL-encoded.
  */
 export function xfccValue(cert: Certificate): string {
-  return `Hash=${cert.sha256Fingerprint.toLowerCase()};Subject=${quoted(cert.subject)};Cert=${quoted(encodeURIComponent(cert.toPem()))}`;
+  // The same certificate comes with every request on a connection, and from every connection of a client.
+  let value = xfccOf.get(cert);
+  if (value === undefined) {
+    value = `Hash=${cert.sha256Fingerprint.toLowerCase()};Subject=${quoted(cert.subject)};Cert=${quoted(encodeURIComponent(cert.toPem()))}`;
+    xfccOf.set(cert, value);
+  }
+  return value;
 }
+const xfccOf = new WeakMap<Certificate, string>();
 
 /**
  * The request headers to forward, as [name, value] pairs in the client's order

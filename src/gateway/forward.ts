@@ -203,13 +203,16 @@ export function forwardRequest(f: ForwardRequest): Promise<ForwardOutcome> {
       const code = headers[ChannelHeader.error];
       if (typeof code === 'string') upstreamError = code;
       res.writeHead(status, responseHeaders(headers));
-      // Headers now, not with the first body byte: a role that answers and then stalls is seen as such.
-      res.flushHeaders();
+      // Headers go with the first body bytes when those come at once (one write for a small answer),
+      // else on their own: a role that answers and then stalls is seen as such by the client.
+      const flush = setImmediate(() => res.flushHeaders());
       progress();
       stream.on('data', (chunk: Buffer) => {
+        clearImmediate(flush);
         bytesOut += chunk.length;
         progress();
       });
+      stream.once('end', () => clearImmediate(flush));
       res.on('drain', progress);
       stream.pipe(res);
     });

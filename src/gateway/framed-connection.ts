@@ -41,6 +41,15 @@ export function attachFramedConnection(
       if (socket.destroyed) return done();
       socket.write(chunk, () => done());
     },
+    // What the HTTP server wrote while the last write was on its way (status line, headers, body)
+    // leaves as one write: one TLS record and one system call instead of one per piece.
+    writev(chunks, done) {
+      if (socket.destroyed) return done();
+      socket.cork();
+      for (let i = 0; i < chunks.length - 1; i++) socket.write((chunks[i] as { chunk: Buffer }).chunk);
+      socket.write((chunks[chunks.length - 1] as { chunk: Buffer }).chunk, () => done());
+      socket.uncork();
+    },
     final(done) {
       socket.end();
       done();

@@ -1,4 +1,4 @@
-import { EventEmitter, once } from 'node:events';
+import { EventEmitter } from 'node:events';
 import {
   createServer as createHttpServer,
   type IncomingMessage,
@@ -12,6 +12,7 @@ import { createServer as createTlsServer, type TLSSocket, type Server as TlsServ
 import { secureContextOf } from '../certs/tls-identity.js';
 import { CHANNEL_ALPN } from '../channel/protocol.js';
 import type { GatewayConfig } from '../config/gateway.js';
+import { listenOn } from '../listen.js';
 import { Recent, TrafficStats } from '../telemetry/traffic.js';
 import { answerRefusal } from './answer.js';
 import { GatewayChannel } from './channel.js';
@@ -62,6 +63,17 @@ export interface GatewayEvents {
 /** How long a verified client chain's verdict is reused (a CRL change is seen within this). */
 const AUTH_CACHE_MS = 60_000;
 const TLS_HANDSHAKE_TIMEOUT_MS = 10_000;
+export const STRONG_CIPHERS = [
+  'TLS_AES_256_GCM_SHA384',
+  'TLS_CHACHA20_POLY1305_SHA256',
+  'TLS_AES_128_GCM_SHA256',
+  'ECDHE-ECDSA-AES256-GCM-SHA384',
+  'ECDHE-RSA-AES256-GCM-SHA384',
+  'ECDHE-ECDSA-CHACHA20-POLY1305',
+  'ECDHE-RSA-CHACHA20-POLY1305',
+  'ECDHE-ECDSA-AES128-GCM-SHA256',
+  'ECDHE-RSA-AES128-GCM-SHA256',
+].join(':');
 const MANIFEST_TIMEOUT_MS = 10_000;
 
 const hostPort = (a: AddressInfo) =>
@@ -111,6 +123,8 @@ export class Gateway extends EventEmitter<GatewayEvents> {
         this.onRequest(req, res).catch((err: Error) => this.internalError(err, req, res));
       },
     );
+    // The Keep-Alive header Node sends advertises this: the gateway's own idle timeout, not Node's 5 s.
+    this.http.keepAliveTimeout = config.limits.idleTimeoutMs;
     const shared = config.channel.port === undefined;
     this.clientServer = createTlsServer(
       {
@@ -152,7 +166,13 @@ export class Gateway extends EventEmitter<GatewayEvents> {
       requestCert: true,
       rejectUnauthorized: false,
       handshakeTimeout: TLS_HANDSHAKE_TIMEOUT_MS,
+      // Answers leave in several small writes: Nagle's algorithm would hold them for the client's delayed ACK.
+      noDelay: true,
       minVersion: 'TLSv1.2' as const,
+      // TLS 1.2: forward secrecy and AEAD only (Node's default list also offers static RSA and CBC
+      // suites). TLS 1.3's three suites are all strong and stay as they are.
+      ciphers: STRONG_CIPHERS,
+      honorCipherOrder: true,
     };
   }
 
@@ -169,15 +189,13 @@ export class Gateway extends EventEmitter<GatewayEvents> {
 
   async start(): Promise<{ clients: string; channels?: string }> {
     const { listen, channel } = this.config;
-    this.clientServer.listen(listen.port, listen.host);
-    await once(this.clientServer, 'listening');
+    await listenOn(this.clientServer, listen.port, listen.host, 'clients', 'listen.port');
     const out: { clients: string; channels?: string } = {
       clients: hostPort(this.clientServer.address() as AddressInfo),
     };
     if (this.channelServer) {
-      this.channelServer.listen(channel.port, channel.host);
       try {
-        await once(this.channelServer, 'listening');
+        await listenOn(this.channelServer, channel.port as number, channel.host, 'channels', 'channel.port');
       } catch (err) {
         this.clientServer.close();
         throw err;

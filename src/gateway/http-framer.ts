@@ -52,6 +52,20 @@ export const EXTENSION_METHODS = new Set(['CCM_POST', 'BITS_POST']);
 const CRLF = Buffer.from('\r\n');
 const HEAD_END = Buffer.from('\r\n\r\n');
 const SYNTHETIC_TARGET = '/.cmg-refused';
+/** Node's HTTP server reads no more than this many headers (its maxHeadersCount). */
+export const MAX_HEADERS = 2000;
+const MAX_EMPTY_LINES = 1;
+
+/** 'LF' or 'CR' when the bytes hold a line end that is not CRLF, else undefined. */
+function bareLineEnd(bytes: Buffer): 'LF' | 'CR' | undefined {
+  for (let i = bytes.indexOf(0x0a); i !== -1; i = bytes.indexOf(0x0a, i + 1)) {
+    if (i === 0 || bytes[i - 1] !== 0x0d) return 'LF';
+  }
+  for (let i = bytes.indexOf(0x0d); i !== -1; i = bytes.indexOf(0x0d, i + 1)) {
+    if (i + 1 < bytes.length && bytes[i + 1] !== 0x0a) return 'CR';
+  }
+  return undefined;
+}
 
 type State =
   | { kind: 'head' }
@@ -66,6 +80,7 @@ export class HttpFramer {
   readonly queue: FramedRequest[] = [];
   private state: State = { kind: 'head' };
   private pending: Buffer = Buffer.alloc(0);
+  private emptyLines = 0;
 
   constructor(
     private readonly limits: FramerLimits,
@@ -144,18 +159,25 @@ export class HttpFramer {
   }
 
   private head(): boolean {
-    // Empty lines before a request line are tolerated (RFC 9112 2.2) and dropped.
+    // One empty line before a request line is tolerated (RFC 9112 2.2) and dropped. More are refused:
+    // a client sending nothing but empty lines would otherwise hold the connection, no head deadline armed.
     while (this.pending.length >= 2 && this.pending[0] === 0x0d && this.pending[1] === 0x0a) {
+      if (++this.emptyLines > MAX_EMPTY_LINES)
+        return this.refuse('badRequest', 'empty lines instead of a request line');
       this.pending = this.pending.subarray(2);
     }
     if (this.pending.length === 0) return false;
     const end = this.pending.indexOf(HEAD_END);
     if (end === -1) {
+      // A head with bare LF (or CR) line endings never shows CRLFCRLF: refuse it now, not at the head deadline.
+      const bare = bareLineEnd(this.pending);
+      if (bare) return this.refuse('badRequest', `bare ${bare} in the request head`);
       if (this.pending.length > this.limits.maxHeaderBytes) {
         return this.refuse('headersTooLarge', `request head over ${this.limits.maxHeaderBytes} bytes`);
       }
       return false;
     }
+    this.emptyLines = 0;
     if (end + 4 > this.limits.maxHeaderBytes) {
       return this.refuse(
         'headersTooLarge',
@@ -173,6 +195,10 @@ export class HttpFramer {
     const [, method = '', target = '', minor = '1'] = m;
     if (!TOKEN.test(method)) return this.refuse('badRequest', 'malformed method');
     const extension = EXTENSION_METHODS.has(method);
+    // Node's server hands CONNECT to an upgrade path that drops the connection unanswered; the gateway
+    // is no forward proxy.
+    if (method === 'CONNECT')
+      return this.refuse('badRequest', 'CONNECT is not supported (the gateway is not a proxy)');
     if (!extension && !NODE_METHODS.has(method))
       return this.refuse('badRequest', `unsupported method ${method}`);
     if (target.length > this.limits.maxUrlLength) {
@@ -195,6 +221,10 @@ export class HttpFramer {
     const transferEncodings: string[] = [];
     let hosts = 0;
     let expect: string | undefined;
+    // Node's parser keeps only the first 2,000 headers: a Content-Length after them would be read by
+    // us and not by it, and the body taken for the next request.
+    if (lines.length > MAX_HEADERS)
+      return this.refuse('headersTooLarge', `${lines.length} header lines; the limit is ${MAX_HEADERS}`);
     for (const line of lines) {
       const header = parseHeaderLine(line);
       if (typeof header === 'string') return this.refuse('badRequest', header);
@@ -211,6 +241,10 @@ export class HttpFramer {
     // Node answers any other expectation itself (417) without a request event, which would desynchronise the queue.
     if (expect !== undefined && expect !== '100-continue')
       return this.refuse('badRequest', `unsupported Expect: ${expect}`);
+    // RFC 9112 6.1: an HTTP/1.0 message with Transfer-Encoding is suspect (a 1.0 intermediary would not
+    // have decoded it); the original server would have to close after it. Refused outright.
+    if (minor === '0' && transferEncodings.length > 0)
+      return this.refuse('badRequest', 'Transfer-Encoding in an HTTP/1.0 request');
     if (contentLengths.length > 0 && transferEncodings.length > 0) {
       return this.refuse('ambiguousLength', 'both Content-Length and Transfer-Encoding');
     }

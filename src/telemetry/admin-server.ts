@@ -1,7 +1,7 @@
-import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
+import { listenOn } from '../listen.js';
 
 export interface Readiness {
   ready: boolean;
@@ -59,8 +59,7 @@ export async function startAdminServer(host: string, port: number, h: AdminHandl
       res.end(`error: ${(err as Error).message}\n`);
     }
   });
-  server.listen(port, host);
-  await once(server, 'listening');
+  await listenOn(server, port, host, 'the admin endpoint', 'admin.port');
   const a = server.address() as AddressInfo;
   const hostPart = a.family === 'IPv6' ? `[${a.address}]` : a.address;
   return {
