@@ -96,7 +96,8 @@ export function forwardRequest(f: ForwardRequest): Promise<ForwardOutcome> {
       return;
     }
     const body = hasBody(req.headers);
-    const limit = new BodyLimit(f.maxContentLength);
+    // Only a request with a body needs the counting stream (most requests are GETs).
+    const limit = body ? new BodyLimit(f.maxContentLength) : undefined;
     let stream: ClientHttp2Stream;
     try {
       stream = f.channel.request(channelHeaders(f), !body);
@@ -133,7 +134,7 @@ export function forwardRequest(f: ForwardRequest): Promise<ForwardOutcome> {
       settled = true;
       clearTimeout(answerTimer);
       clearTimeout(idleTimer);
-      resolve({ ...outcome, bytesIn: limit.bytes, bytesOut });
+      resolve({ ...outcome, bytesIn: limit?.bytes ?? 0, bytesOut });
     };
     const fail = (kind: RefusalKind, reason: string, close = false) => {
       if (settled) return;
@@ -179,7 +180,7 @@ export function forwardRequest(f: ForwardRequest): Promise<ForwardOutcome> {
       );
     };
 
-    if (body) {
+    if (limit) {
       progress();
       req.pipe(limit).pipe(stream);
       limit.on('data', progress);

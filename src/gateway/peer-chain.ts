@@ -20,7 +20,7 @@ export function peerChain(socket: TLSSocket): Certificate[] {
   while (cert?.raw && !seen.has(cert) && out.length < 12) {
     seen.add(cert);
     try {
-      out.push(Certificate.fromDer(cert.raw, 'the peer certificate'));
+      out.push(parsed(cert));
     } catch (err) {
       if (out.length === 0) throw err;
       break;
@@ -29,4 +29,26 @@ export function peerChain(socket: TLSSocket): Certificate[] {
   }
   chains.set(socket, out);
   return out;
+}
+
+/**
+ * Parsed certificates by SHA-256 fingerprint (Node computes it for every peer
+ * certificate): a client reconnects with the same certificate many times a
+ * day, every client shares its issuing CAs, and a full parse costs about a
+ * millisecond. The oldest entries go first when the cache is full.
+ */
+const parsedByFingerprint = new Map<string, Certificate>();
+const PARSED_CACHE_SIZE = 20_000;
+
+function parsed(cert: DetailedPeerCertificate): Certificate {
+  const key = cert.fingerprint256;
+  const hit = key ? parsedByFingerprint.get(key) : undefined;
+  if (hit?.der.equals(cert.raw)) return hit;
+  const fresh = Certificate.fromDer(cert.raw, 'the peer certificate');
+  if (key) {
+    parsedByFingerprint.set(key, fresh);
+    if (parsedByFingerprint.size > PARSED_CACHE_SIZE)
+      parsedByFingerprint.delete(parsedByFingerprint.keys().next().value as string);
+  }
+  return fresh;
 }

@@ -45,10 +45,33 @@ export function requestMetrics(
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 120],
     registers: [registry],
   });
+  // The labelled series, looked up once per endpoint (and status, error): prom-client hashes a
+  // label object on every call, which is measurable on the request path.
+  const byEndpoint = new Map<
+    string,
+    { in: Counter.Internal; out: Counter.Internal; latency: Histogram.Internal<string> }
+  >();
+  const byOutcome = new Map<string, Counter.Internal>();
   return (r) => {
-    requests.inc({ endpoint: r.endpoint, status: String(r.status), error: r.error ?? '' });
-    if (r.bytesIn) bytes.inc({ endpoint: r.endpoint, direction: 'in' }, r.bytesIn);
-    if (r.bytesOut) bytes.inc({ endpoint: r.endpoint, direction: 'out' }, r.bytesOut);
-    latency.observe({ endpoint: r.endpoint }, r.ms / 1000);
+    const error = r.error ?? '';
+    const key = `${r.endpoint}\n${r.status}\n${error}`;
+    let counter = byOutcome.get(key);
+    if (!counter) {
+      counter = requests.labels({ endpoint: r.endpoint, status: String(r.status), error });
+      byOutcome.set(key, counter);
+    }
+    let series = byEndpoint.get(r.endpoint);
+    if (!series) {
+      series = {
+        in: bytes.labels({ endpoint: r.endpoint, direction: 'in' }),
+        out: bytes.labels({ endpoint: r.endpoint, direction: 'out' }),
+        latency: latency.labels({ endpoint: r.endpoint }),
+      };
+      byEndpoint.set(r.endpoint, series);
+    }
+    counter.inc();
+    if (r.bytesIn) series.in.inc(r.bytesIn);
+    if (r.bytesOut) series.out.inc(r.bytesOut);
+    series.latency.observe(r.ms / 1000);
   };
 }
