@@ -29,6 +29,7 @@ const ONLY = new Set(arg('only', '1,2,3,4,5,6').split(',').map(Number));
 const TRANSFER_MB = Number(arg('transfer-mb', 1024));
 const IDLE = arg('idle', '10000,19000').split(',').map(Number);
 const HELD = Number(arg('held', 10000));
+const RATE = Number(arg('rate', 1000));
 // --contenders direct,nginx,cmg: a subset, for quick iterations while tuning.
 const CONTENDERS = new Set(arg('contenders', 'direct,nginx,cmg').split(','));
 // --profile DIR: the cmg daemons run with --cpu-prof and write their profiles there when stopped.
@@ -709,8 +710,8 @@ async function main() {
       result.saturation.cmgSplitUs = { gateway: g, connectionPoint: cp };
     }
     if (ONLY.has(2)) {
-      log('2. latency at 1,000 req/s');
-      result.latency = await latency(lab, pick([direct, nginx, cmg1]), 1000);
+      log(`2. latency at ${RATE} req/s`);
+      result.latency = await latency(lab, pick([direct, nginx, cmg1]), RATE);
     }
     if (ONLY.has(3)) {
       log(`3. ${TRANSFER_MB} MB down and up`);
@@ -728,7 +729,7 @@ async function main() {
       return Math.min(...status.endpoints.map((e) => e.healthyConnectionPoints)) >= 2;
     });
     if (ONLY.has(1)) Object.assign(result.saturation, await saturation(lab, [cmg2]));
-    if (ONLY.has(2)) Object.assign(result.latency, await latency(lab, [cmg2], 1000));
+    if (ONLY.has(2)) Object.assign(result.latency, await latency(lab, [cmg2], RATE));
     if (ONLY.has(3)) Object.assign(result.transfer, await transfers(lab, [cmg2]));
     await stop(cp2);
   }

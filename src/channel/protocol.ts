@@ -41,12 +41,21 @@ export function isChannelHeader(lower: string): boolean {
 /**
  * Flow-control windows decide bulk speed (FINDINGS.md: the 64 KB defaults
  * give about 120 MB/s; 1 MB per stream and 16-64 MB per session about
- * 200 MB/s). A window is credit, not an allocation: memory is only held while
+ * 200 MB/s, one direction at a time). A window is credit, not an allocation: memory is only held while
  * a reader is slower than its writer, and then by backpressure at most one
  * window per stream.
  */
 export const STREAM_WINDOW = 1 << 20;
-export const SESSION_WINDOW = 32 << 20;
+/**
+ * No larger than a stream's window. With 32 MB, uploads and downloads at
+ * once deadlocked the channel (test/e2e/faults.test.ts; plain Node shows it
+ * too): Node's HTTP/2 session stops reading its socket while its own write
+ * is pending, so when both ends may queue more than the socket buffers hold,
+ * both wait for the other to read. With 1 MB, what either end has in flight
+ * fits in the buffers. The price is throughput at a distance: at most 1 MB in
+ * flight per channel, about 20 MB/s per channel at 50 ms round trip.
+ */
+export const SESSION_WINDOW = 1 << 20;
 
 const settings: Settings = {
   initialWindowSize: STREAM_WINDOW,

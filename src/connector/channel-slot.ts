@@ -217,6 +217,7 @@ export class ChannelSlot extends EventEmitter<SlotEvents> {
         if (!sent) done(new Error('the channel cannot send a ping'));
       },
       onDead: (reason) => this.fail(socket, reason),
+      bytesRead: () => socket.bytesRead,
     });
     this.heartbeat.start();
     this.emit('up', { gateway: this.gateway, instance });

@@ -133,6 +133,7 @@ export class GatewayChannel extends EventEmitter {
         if (!sent) done(new Error('the channel cannot send a ping'));
       },
       onDead: (reason) => this.destroy(reason),
+      bytesRead: () => this.options.socket.bytesRead,
       ...(this.options.timers ? { timers: this.options.timers } : {}),
     });
     this.heartbeat.start();
