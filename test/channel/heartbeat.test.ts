@@ -168,7 +168,8 @@ test('onDead is called once, whatever happens after', () => {
   assert.equal(s.deaths, ['no answer to a heartbeat within 5 s']);
 });
 
-test('a late answer is not death while bytes keep arriving from the peer; silence for a whole interval is', () => {
+/** A 1 s heartbeat on manual timers that also watches the bytes received from the peer. */
+function withBytesRead() {
   const t = manualTimers();
   const pings: ((err?: Error | null) => void)[] = [];
   const deaths: string[] = [];
@@ -180,36 +181,31 @@ test('a late answer is not death while bytes keep arriving from the peer; silenc
     bytesRead: () => bytes,
     timers: t.timers,
   });
+  return { hb, tick: t.tick, pings, deaths, peerSends: (n: number) => (bytes += n) };
+}
+
+test('a late answer is not death while bytes keep arriving from the peer; silence for a whole interval is', () => {
+  const { hb, tick, pings, deaths, peerSends } = withBytesRead();
   hb.start();
-  t.tick(); // ping 1 out, 100 bytes read so far
-  bytes += 5000; // the peer is busy sending: the answer is queued behind its data
-  t.tick();
+  tick(); // ping 1 out
+  peerSends(5000); // the peer is busy sending: the answer is queued behind its data
+  tick();
   assert.equal(deaths, [], 'bytes arrived since the ping: alive');
   assert.is(pings.length, 1, 'no second ping while the first is outstanding');
-  t.tick(); // nothing more arrived for a whole interval
+  tick(); // nothing more arrived for a whole interval
   assert.equal(deaths, ['no answer to a heartbeat within 1 s']);
 });
 
 test('with bytes arriving, an answered ping clears the way for the next one', () => {
-  const t = manualTimers();
-  const pings: ((err?: Error | null) => void)[] = [];
-  const deaths: string[] = [];
-  let bytes = 0;
-  const hb = new Heartbeat({
-    intervalMs: 1000,
-    ping: (done) => pings.push(done),
-    onDead: (reason) => deaths.push(reason),
-    bytesRead: () => bytes,
-    timers: t.timers,
-  });
+  const { hb, tick, pings, deaths, peerSends } = withBytesRead();
   hb.start();
-  t.tick();
-  bytes += 10;
-  t.tick(); // late, but alive
+  tick();
+  peerSends(10);
+  tick(); // late, but alive
   pings[0]?.();
-  t.tick(); // answered: a new ping goes out
+  tick(); // answered: a new ping goes out
   assert.is(pings.length, 2);
-  t.tick(); // no bytes since ping 2 and no answer: dead
+  tick(); // no bytes since ping 2 and no answer: dead
   assert.equal(deaths, ['no answer to a heartbeat within 1 s']);
 });
 

@@ -8,7 +8,7 @@ import { createHash, X509Certificate } from 'node:crypto';
 import { once } from 'node:events';
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
-import { request as httpsRequest } from 'node:https';
+import { request as httpsRequest, type RequestOptions } from 'node:https';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -359,21 +359,30 @@ export interface ClientRequest {
   timeoutMs?: number;
 }
 
+/** Options of an HTTPS request to the gateway as a lab client sends it (its own connection, no agent). */
+export function gatewayRequestOptions(
+  pki: LabPki,
+  r: Pick<ClientRequest, 'port' | 'method' | 'path' | 'headers' | 'cert'>,
+  timeoutMs: number | undefined,
+): RequestOptions {
+  return {
+    host: '127.0.0.1',
+    port: r.port,
+    servername: SERVICE,
+    method: r.method ?? 'GET',
+    path: r.path,
+    headers: r.headers,
+    ca: pki.text('web-root.pem'),
+    ...(r.cert ? { cert: pki.text(`${r.cert}.pem`), key: pki.text(`${r.cert}.key`) } : {}),
+    agent: false,
+    timeout: timeoutMs,
+  };
+}
+
 /** One HTTPS request to the gateway, as a client would send it. The answer body is hashed as it streams. */
 export function clientRequest(pki: LabPki, r: ClientRequest): Promise<ClientAnswer> {
   return new Promise((resolve, reject) => {
-    const req = httpsRequest({
-      host: '127.0.0.1',
-      port: r.port,
-      servername: SERVICE,
-      method: r.method ?? 'GET',
-      path: r.path,
-      headers: r.headers,
-      ca: pki.text('web-root.pem'),
-      ...(r.cert ? { cert: pki.text(`${r.cert}.pem`), key: pki.text(`${r.cert}.key`) } : {}),
-      agent: false,
-      timeout: r.timeoutMs ?? 15_000,
-    });
+    const req = httpsRequest(gatewayRequestOptions(pki, r, r.timeoutMs ?? 15_000));
     req.on('timeout', () => req.destroy(new Error(`no answer within ${r.timeoutMs ?? 15_000} ms`)));
     req.on('error', reject);
     req.on('response', (res) => {

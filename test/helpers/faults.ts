@@ -12,7 +12,7 @@ import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { Agent, request as httpsRequest } from 'node:https';
 import { createServer as createNetServer, connect as netConnect, type Server, type Socket } from 'node:net';
 import { createSecureContext, TLSSocket } from 'node:tls';
-import { type LabPki, SERVICE } from './cluster.js';
+import { gatewayRequestOptions, type LabPki, SERVICE } from './cluster.js';
 
 // ------------------------------------------------------------------ blackhole proxy
 
@@ -306,18 +306,7 @@ export function transfer(pki: LabPki, r: TransferRequest): Promise<TransferOutco
       });
       req.destroy();
     };
-    const req = httpsRequest({
-      host: '127.0.0.1',
-      port: r.port,
-      servername: SERVICE,
-      method: r.method ?? 'GET',
-      path: r.path,
-      headers: r.headers,
-      ca: pki.text('web-root.pem'),
-      ...(r.cert ? { cert: pki.text(`${r.cert}.pem`), key: pki.text(`${r.cert}.key`) } : {}),
-      agent: false,
-      timeout: r.hangMs,
-    });
+    const req = httpsRequest(gatewayRequestOptions(pki, r, r.hangMs));
     req.on('timeout', () => {
       hung = true;
       req.destroy(new Error(`nothing moved for ${r.hangMs} ms`));
