@@ -582,8 +582,9 @@ async function handshakes(lab, contenders) {
 /** Idle connections held by one gateway, RSS per connection, and p99 at 500 req/s while they are held. */
 async function idleConnections(lab, cmg) {
   const rows = [];
+  // Against the RSS before the first round: memory a round freed is not always returned to the system.
+  const rss0 = rssMb(cmg.gatewayPid);
   for (const n of IDLE) {
-    const rss0 = rssMb(cmg.gatewayPid);
     // Each load process stays under the file limit (20,000 here): several share the connections.
     const workers = Math.ceil(n / 9000);
     const per = Math.ceil(n / workers);
@@ -613,6 +614,7 @@ async function idleConnections(lab, cmg) {
       failed: rs.reduce((s, x) => s + x.failed, 0),
       secondsToOpen: round(openSeconds, 1),
       gatewayRssMb: round(rss1),
+      gatewayRssMbBefore: round(rss0),
       rssKbPerConnection: round(((rss1 - rss0) * 1024) / Math.max(1, opened), 1),
       p50Ms: round(percentile(lat.latencies, 50), 2),
       p99Ms: round(percentile(lat.latencies, 99), 2),

@@ -57,11 +57,11 @@ export const MAX_HEADERS = 2000;
 const MAX_EMPTY_LINES = 1;
 
 /** 'LF' or 'CR' when the bytes hold a line end that is not CRLF, else undefined. */
-function bareLineEnd(bytes: Buffer): 'LF' | 'CR' | undefined {
-  for (let i = bytes.indexOf(0x0a); i !== -1; i = bytes.indexOf(0x0a, i + 1)) {
+function bareLineEnd(bytes: Buffer, from: number): 'LF' | 'CR' | undefined {
+  for (let i = bytes.indexOf(0x0a, from); i !== -1; i = bytes.indexOf(0x0a, i + 1)) {
     if (i === 0 || bytes[i - 1] !== 0x0d) return 'LF';
   }
-  for (let i = bytes.indexOf(0x0d); i !== -1; i = bytes.indexOf(0x0d, i + 1)) {
+  for (let i = bytes.indexOf(0x0d, from); i !== -1; i = bytes.indexOf(0x0d, i + 1)) {
     if (i + 1 < bytes.length && bytes[i + 1] !== 0x0a) return 'CR';
   }
   return undefined;
@@ -81,6 +81,8 @@ export class HttpFramer {
   private state: State = { kind: 'head' };
   private pending: Buffer = Buffer.alloc(0);
   private emptyLines = 0;
+  /** How much of an unfinished head was already checked for bare CR or LF. */
+  private headScanned = 0;
 
   constructor(
     private readonly limits: FramerLimits,
@@ -165,19 +167,24 @@ export class HttpFramer {
       if (++this.emptyLines > MAX_EMPTY_LINES)
         return this.refuse('badRequest', 'empty lines instead of a request line');
       this.pending = this.pending.subarray(2);
+      this.headScanned = 0;
     }
     if (this.pending.length === 0) return false;
     const end = this.pending.indexOf(HEAD_END);
     if (end === -1) {
       // A head with bare LF (or CR) line endings never shows CRLFCRLF: refuse it now, not at the head deadline.
-      const bare = bareLineEnd(this.pending);
+      // Only what arrived since the last look (less one byte: a CR may have been waiting for its LF),
+      // so a head sent a byte at a time costs no more than one sent at once.
+      const bare = bareLineEnd(this.pending, Math.max(0, this.headScanned - 1));
       if (bare) return this.refuse('badRequest', `bare ${bare} in the request head`);
+      this.headScanned = this.pending.length;
       if (this.pending.length > this.limits.maxHeaderBytes) {
         return this.refuse('headersTooLarge', `request head over ${this.limits.maxHeaderBytes} bytes`);
       }
       return false;
     }
     this.emptyLines = 0;
+    this.headScanned = 0;
     if (end + 4 > this.limits.maxHeaderBytes) {
       return this.refuse(
         'headersTooLarge',

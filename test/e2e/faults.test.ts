@@ -442,16 +442,22 @@ test('SIGKILL of a connection point during 50 concurrent 20 MB transfers: each i
   for (const r of rows) {
     if (r.exact) continue;
     const what = `${r.s.tag} via ${r.via}: ${describe(r.o)}, ended ${r.afterKill} ms after the kill`;
+    // A 504 is explicit too: on a loaded machine (CI) a request the survivor or the management point
+    // had not started answering when requestTimeoutMs ran out gets one, which is what it is for.
+    const timedOut =
+      r.o.kind === 'answered' && r.o.status === 504 && r.o.error === 'CMGService_RequestTimeout';
     const visible =
       (r.o.kind === 'answered' &&
         r.o.status === 502 &&
         ['CMGService_ConnectionPointFailed', 'CMGService_InternalRoleFailed'].includes(r.o.error ?? '')) ||
+      timedOut ||
       (r.o.kind === 'cut' && (r.o.contentLength === undefined || r.o.bytes < r.o.contentLength)) ||
       r.o.kind === 'connection-error';
     if (r.afterKill < 0) problems.push(`failed before the kill: ${what}`);
     else if (!visible) problems.push(`not a visible failure: ${what}`);
     else if (r.afterKill > REQUEST_TIMEOUT_MS) problems.push(`failed later than requestTimeoutMs: ${what}`);
-    else if (r.via === 'cp02') problems.push(`failed on the surviving connection point: ${what}`);
+    else if (r.via === 'cp02' && !timedOut)
+      problems.push(`failed on the surviving connection point: ${what}`);
   }
   assert.ok(problems.length === 0, `${problems.length} of ${n} transfers:\n${problems.join('\n')}`);
   assert.ok(failed.length >= 5, `the kill hit transfers in flight (${failed.length} failed)`);

@@ -221,6 +221,34 @@ test('a client that hangs up mid-body aborts; between messages it just ends', ()
   assert.is(g.aborted, undefined);
 });
 
+test('a head with bare line ends is refused as it arrives, a byte at a time too; a valid head split anywhere is not', () => {
+  const every = (s: string) => Array.from({ length: s.length - 1 }, (_, i) => i + 1);
+  const bareLf = `GET /a HTTP/1.1\nHost: cmg.contoso.com\n`;
+  for (const cuts of [[], every(bareLf)]) {
+    const r = frame(bareLf, cuts);
+    assert.is(r.queue[0]?.refusal?.reason, 'bare LF in the request head');
+    assert.ok(r.ended);
+  }
+  const bareCr = `GET /a HTTP/1.1\rHost: x`;
+  assert.is(frame(bareCr, every(bareCr)).queue[0]?.refusal?.reason, 'bare CR in the request head');
+  // A CR at the end of one piece and its LF in the next is a line end, not a bare CR.
+  const valid = `GET /a HTTP/1.1\r\n${H}\r\n`;
+  const r = frame(valid, every(valid));
+  assert.equal(
+    r.queue.map((q) => [q.method, q.target, q.refusal]),
+    [['GET', '/a', undefined]],
+  );
+});
+
+test('one empty line before a request line is tolerated; more are refused', () => {
+  assert.equal(
+    frame(`\r\nGET /a HTTP/1.1\r\n${H}\r\n`).queue.map((q) => q.refusal),
+    [undefined],
+  );
+  const r = frame(`\r\n\r\nGET /a HTTP/1.1\r\n${H}\r\n`);
+  assert.is(r.queue[0]?.refusal?.reason, 'empty lines instead of a request line');
+});
+
 test('awaitingHead is true only while a head is partly in', () => {
   const f = new HttpFramer(LIMITS, { forward: () => {}, end: () => {}, abort: () => {} });
   assert.is(f.awaitingHead, false);

@@ -176,13 +176,22 @@ const WORDS = [
 ] as const;
 
 /** A deterministic case change of each character, chosen by `seed`. */
-function changeCase(s: string, seed: number): string {
+/** A xorshift sequence from `seed`: deterministic choices, one number per character. */
+function choices(seed: number): () => number {
   let x = seed | 1;
-  let out = '';
-  for (const ch of s) {
+  return () => {
     x ^= x << 13;
     x ^= x >>> 17;
     x ^= x << 5;
+    return x;
+  };
+}
+
+function changeCase(s: string, seed: number): string {
+  const next = choices(seed);
+  let out = '';
+  for (const ch of s) {
+    const x = next();
     out += x & 1 ? ch.toUpperCase() : x & 2 ? ch.toLowerCase() : ch;
   }
   return out;
@@ -190,12 +199,10 @@ function changeCase(s: string, seed: number): string {
 
 /** Percent-encodes some characters (their UTF-8 bytes), hex digits in either case, chosen by `seed`. */
 function escapeSome(s: string, seed: number): string {
-  let x = seed | 1;
+  const next = choices(seed);
   let out = '';
   for (const ch of s) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
+    const x = next();
     if (x % 3 === 0) {
       const hex = [...Buffer.from(ch, 'utf8')].map((b) => `%${b.toString(16).padStart(2, '0')}`).join('');
       out += x & 4 ? hex.toUpperCase() : hex;
