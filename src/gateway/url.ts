@@ -81,9 +81,18 @@ export function validateTarget(target: string, maxUrlLength: number): ValidTarge
   }
   if (/%[0-9A-Fa-f]{2}/.test(path))
     return { refused: 'invalidUrl', reason: 'double percent-encoding in the path' };
+  // C1 controls (U+0080-U+009F) are control characters too, only written in two UTF-8 bytes.
+  const c1 = /[\u0080-\u009f]/.exec(path);
+  if (c1)
+    return {
+      refused: 'invalidUrl',
+      reason: `encoded control character U+${(c1[0].codePointAt(0) ?? 0).toString(16).toUpperCase().padStart(4, '0')}`,
+    };
   const segments = path.split('/').slice(1);
   for (const [i, seg] of segments.entries()) {
-    if (seg === '.' || seg === '..') return { refused: 'invalidUrl', reason: `dot segment "${seg}"` };
+    // Windows drops trailing dots and spaces from a path segment: `...` and `.. ` would become `..` there.
+    if (seg.length > 0 && /^[. ]+$/.test(seg) && seg.includes('.'))
+      return { refused: 'invalidUrl', reason: `dot segment "${seg}"` };
     // An empty segment (//) is read differently by different servers; a trailing slash is fine.
     if (seg === '' && i < segments.length - 1)
       return { refused: 'invalidUrl', reason: 'empty path segment (//)' };

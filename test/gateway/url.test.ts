@@ -72,4 +72,16 @@ test('URL over the limit: 414, checked before anything else', () => {
   assert.is(ok(long).path, long);
 });
 
+
+test('C1 control characters and segments Windows would trim to a dot segment are refused', () => {
+  assert.is(refused('/a/%C2%85/b').reason, 'encoded control character U+0085');
+  assert.is(refused('/a/x%c2%9fy').reason, 'encoded control character U+009F');
+  for (const seg of ['...', '..%20', '.%20%20', '%20..', '.%20.'])
+    assert.match(refused(`/a/${seg}/b`).reason, /^dot segment/, seg);
+  // A no-break space (U+00A0) is not a control character; dots inside a name are fine.
+  assert.is(ok('/a/x%C2%A0y/b').path, '/a/x\u00a0y/b');
+  assert.is(ok('/a/..x/b.cab').path, '/a/..x/b.cab');
+  assert.is(ok('/a/%20/b').path, '/a/ /b');
+});
+
 test.run();

@@ -17,7 +17,9 @@
  *    character (0x00-0x1f, 0x7f); bytes that are not strict UTF-8 (RFC 3629:
  *    no overlong forms, no surrogates, nothing over U+10FFFF), decoded here
  *    by hand; a decoded path that still holds an escape (`%2e` from `%252e`:
- *    double encoding); a `.` or `..` segment; an empty segment other than the
+ *    double encoding); a C1 control character (U+0080-U+009F); a segment of
+ *    only dots and spaces with at least one dot (`.`, `..`, `...`, `.. `:
+ *    Windows trims trailing dots and spaces); an empty segment other than the
  *    last (`//`, a trailing `/` is fine).
  * 5. The query is forwarded as sent: only rules 2 and 3 apply to it.
  *
@@ -113,10 +115,17 @@ export function modelValidate(target: string, maxUrlLength: number): ModelVerdic
   for (let i = 0; i < path.length; i++) {
     if (path[i] === '%' && isHex(path[i + 1]) && isHex(path[i + 2])) return no('double encoding');
   }
+  for (const ch of path) {
+    const cp = ch.codePointAt(0) ?? 0;
+    if (cp >= 0x80 && cp <= 0x9f) return no('control character');
+  }
   const segments = path.split('/').slice(1);
   for (let i = 0; i < segments.length; i++) {
-    const seg = segments[i];
-    if (seg === '.' || seg === '..') return no('dot segment');
+    const seg = segments[i] ?? '';
+    // Only dots and spaces, at least one dot: Windows trims trailing dots and spaces, leaving `.` or `..`.
+    let dotsAndSpaces = seg.length > 0 && seg.includes('.');
+    for (const ch of seg) if (ch !== '.' && ch !== ' ') dotsAndSpaces = false;
+    if (dotsAndSpaces) return no('dot segment');
     if (seg === '' && i !== segments.length - 1) return no('empty segment');
   }
   return { ok: true, path, query };
