@@ -72,7 +72,6 @@ test('URL over the limit: 414, checked before anything else', () => {
   assert.is(ok(long).path, long);
 });
 
-
 test('C1 control characters and segments Windows would trim to a dot segment are refused', () => {
   assert.is(refused('/a/%C2%85/b').reason, 'encoded control character U+0085');
   assert.is(refused('/a/x%c2%9fy').reason, 'encoded control character U+009F');
