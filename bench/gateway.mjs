@@ -757,7 +757,9 @@ async function main() {
   for (const c of cmg1.children) await stop(c);
   await stop(lab.mp.child);
   print(result);
-  saveResult('gateway', result);
+  // A partial or profiled run does not replace the day's full results.
+  const full = ONLY.size === 6 && CONTENDERS.size === 3 && !PROFILE;
+  saveResult(full ? 'gateway' : 'gateway-partial', result);
   rmSync(work, { recursive: true, force: true });
   process.exit(0);
 }
