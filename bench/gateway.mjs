@@ -707,9 +707,10 @@ async function main() {
     if (ONLY.has(1)) {
       log('1. saturation: 64 keep-alive clients, 1 KB answers');
       result.saturation = await saturation(lab, pick([direct, nginx, cmg1]));
-      result.saturation.cmgSplitUs = { gateway: null, connectionPoint: null };
-      const [g, cp] = await cpuSplit(lab, cmg1);
-      result.saturation.cmgSplitUs = { gateway: g, connectionPoint: cp };
+      if (CONTENDERS.has('cmg')) {
+        const [g, cp] = await cpuSplit(lab, cmg1);
+        result.saturation.cmgSplitUs = { gateway: g, connectionPoint: cp };
+      }
     }
     if (ONLY.has(2)) {
       log(`2. latency at ${RATE} req/s`);
@@ -719,21 +720,23 @@ async function main() {
       log(`3. ${TRANSFER_MB} MB down and up`);
       result.transfer = await transfers(lab, pick([direct, nginx, cmg1]));
     }
-    const cp2 = startChild(
-      'cmg connect cp02',
-      process.execPath,
-      [RUN_JS, 'connect', '--config', 'connector-cp02.json'],
-      lab.dir,
-    );
-    const cmg2 = { ...cmg1, name: 'cmg (2 cps)', pids: [...cmg1.pids, cp2.pid] };
-    await until('the second connection point', async () => {
-      const status = JSON.parse(await httpGet(`http://127.0.0.1:${lab.ports.admin}/status`));
-      return Math.min(...status.endpoints.map((e) => e.healthyConnectionPoints)) >= 2;
-    });
-    if (ONLY.has(1)) Object.assign(result.saturation, await saturation(lab, [cmg2]));
-    if (ONLY.has(2)) Object.assign(result.latency, await latency(lab, [cmg2], RATE));
-    if (ONLY.has(3)) Object.assign(result.transfer, await transfers(lab, [cmg2]));
-    await stop(cp2);
+    if (CONTENDERS.has('cmg')) {
+      const cp2 = startChild(
+        'cmg connect cp02',
+        process.execPath,
+        [...NODE_ARGS, RUN_JS, 'connect', '--config', 'connector-cp02.json'],
+        lab.dir,
+      );
+      const cmg2 = { ...cmg1, name: 'cmg (2 cps)', pids: [...cmg1.pids, cp2.pid] };
+      await until('the second connection point', async () => {
+        const status = JSON.parse(await httpGet(`http://127.0.0.1:${lab.ports.admin}/status`));
+        return Math.min(...status.endpoints.map((e) => e.healthyConnectionPoints)) >= 2;
+      });
+      if (ONLY.has(1)) Object.assign(result.saturation, await saturation(lab, [cmg2]));
+      if (ONLY.has(2)) Object.assign(result.latency, await latency(lab, [cmg2], RATE));
+      if (ONLY.has(3)) Object.assign(result.transfer, await transfers(lab, [cmg2]));
+      await stop(cp2);
+    }
   }
   if (ONLY.has(4)) {
     log('4. handshakes');
@@ -775,7 +778,7 @@ function print(r) {
       if (name === 'cmgSplitUs') continue;
       lines.push(`| ${name} | ${s.rps} | ${s.cpuUsPerRequest ?? '-'} | ${s.p50Ms} ms | ${s.p99Ms} ms |`);
     }
-    if (r.saturation.cmgSplitUs?.gateway !== null)
+    if (r.saturation.cmgSplitUs)
       lines.push(
         `\ncmg split: gateway ${r.saturation.cmgSplitUs.gateway} µs + connection point ${r.saturation.cmgSplitUs.connectionPoint} µs per request`,
       );
