@@ -163,7 +163,8 @@ export default class Logs extends CmgCommand<typeof Logs> {
         await out.maybeFlush();
         if (out.closed) break; // ends the merge, and its threads
       }
-    } else {
+    } else if (limit !== 0 || summary) {
+      // (`-n 0` prints no history: nothing to read, so `-f -n 0` follows at once, however large the logs.)
       for await (const batch of mergedEntries(groups, ends, keepText, literal)) {
         for (const e of batch) {
           if (!matches(e, filter)) continue;
