@@ -22,19 +22,15 @@ import type { SeenRequest, StandInMp } from '../../src/demo/management-point.js'
 import {
   clientRequest,
   type Daemon,
-  freePort,
   killAll,
   type LabPki,
   MP_BASE,
   makeLabPki,
   rawConnection,
   SERVICE,
-  startDaemon,
+  startGatewayWithConnector,
   startMp,
   tempLabDir,
-  waitUntil,
-  writeConnectorConfig,
-  writeGatewayConfig,
 } from '../helpers/cluster.js';
 
 const test = suite('bad input (e2e)');
@@ -60,22 +56,11 @@ test.before(async () => {
   const tmp = tempLabDir('cmg-e2e-bad-input-');
   const pki = await makeLabPki(tmp.dir);
   const mp = await startMp(pki);
-  const [listen, channel] = await Promise.all([freePort(), freePort()]);
-  const gwConfig = writeGatewayConfig(pki, 'gateway', { listen, channel }, { limits: LIMITS });
-  const cpConfig = writeConnectorConfig(pki, 'cp01', {
-    cert: 'cp01',
-    gatewayPorts: [channel],
-    mpUrl: mp.url.replace('127.0.0.1', 'localhost'),
-    endpoints: [{ external: `${MP_BASE}/CCM_System`, internal: `${mp.url}/CCM_System` }],
+  const { gateway, ports } = await startGatewayWithConnector(pki, mp, {
+    gateway: { limits: LIMITS },
+    connector: { endpoints: [{ external: `${MP_BASE}/CCM_System`, internal: `${mp.url}/CCM_System` }] },
   });
-  const gateway = startDaemon('gateway', ['serve', '--config', gwConfig], pki.dir);
-  await gateway.waitForOutput(/cmg serve: clients on/);
-  startDaemon('cp01', ['connect', '--config', cpConfig], pki.dir);
-  w = { pki, mp, gateway, port: listen, remove: tmp.remove };
-  await waitUntil('the channel to carry requests', async () => {
-    const a = await clientRequest(pki, { port: listen, path: `${MP_BASE}/CCM_System/echo`, cert: 'client' });
-    return a.status === 200;
-  });
+  w = { pki, mp, gateway, port: ports.listen, remove: tmp.remove };
 });
 
 test.after(async () => {

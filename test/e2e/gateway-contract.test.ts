@@ -22,13 +22,11 @@ import {
   readUntil,
   SERVICE,
   sha256Of,
-  startDaemon,
+  startGatewayWithConnector,
   startMp,
   statusLines,
   tempLabDir,
   waitUntil,
-  writeConnectorConfig,
-  writeGatewayConfig,
 } from '../helpers/cluster.js';
 
 const test = suite('gateway contract (e2e)');
@@ -50,12 +48,9 @@ test.before(async () => {
   const tmp = tempLabDir('cmg-e2e-contract-');
   const pki = await makeLabPki(tmp.dir);
   const mp = await startMp(pki);
-  const [listen, channel, dead] = await Promise.all([freePort(), freePort(), freePort()]);
-  const gwConfig = writeGatewayConfig(
-    pki,
-    'gateway',
-    { listen, channel },
-    {
+  const dead = await freePort();
+  const { gateway, cp, ports } = await startGatewayWithConnector(pki, mp, {
+    gateway: {
       limits: {
         maxUrlLength: 1024,
         maxHeaderBytes: 8192,
@@ -65,26 +60,16 @@ test.before(async () => {
         idleTimeoutMs: 1500,
       },
     },
-  );
-  const cpConfig = writeConnectorConfig(pki, 'cp01', {
-    cert: 'cp01',
-    gatewayPorts: [channel],
-    mpUrl: mp.url.replace('127.0.0.1', 'localhost'),
-    endpoints: [
-      { external: `${MP_BASE}/CCM_System`, internal: `${mp.url}/CCM_System`, maxContentLength: BIG },
-      { external: `${MP_BASE}/CCM_Client`, internal: `${mp.url}/CCM_Client`, maxContentLength: BIG },
-      { external: `${MP_BASE}/SMS_MP_Dead`, internal: `https://127.0.0.1:${dead}/SMS_MP` },
-      { external: '/Public/CCM_System', internal: `${mp.url}/CCM_System` },
-    ],
+    connector: {
+      endpoints: [
+        { external: `${MP_BASE}/CCM_System`, internal: `${mp.url}/CCM_System`, maxContentLength: BIG },
+        { external: `${MP_BASE}/CCM_Client`, internal: `${mp.url}/CCM_Client`, maxContentLength: BIG },
+        { external: `${MP_BASE}/SMS_MP_Dead`, internal: `https://127.0.0.1:${dead}/SMS_MP` },
+        { external: '/Public/CCM_System', internal: `${mp.url}/CCM_System` },
+      ],
+    },
   });
-  const gateway = startDaemon('gateway', ['serve', '--config', gwConfig], pki.dir);
-  await gateway.waitForOutput(/cmg serve: clients on/);
-  const cp = startDaemon('cp01', ['connect', '--config', cpConfig], pki.dir);
-  w = { pki, mp, gateway, cp, port: listen, channelPort: channel, remove: tmp.remove };
-  await waitUntil('the channel to carry requests', async () => {
-    const a = await clientRequest(pki, { port: listen, path: `${MP_BASE}/CCM_System/echo`, cert: 'client' });
-    return a.status === 200;
-  });
+  w = { pki, mp, gateway, cp, port: ports.listen, channelPort: ports.channel, remove: tmp.remove };
 });
 
 test.after(async () => {

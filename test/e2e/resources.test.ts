@@ -35,19 +35,15 @@ import {
   adminUrlOf,
   clientRequest,
   type Daemon,
-  freePort,
-  type GatewayPorts,
   killAll,
   type LabPki,
   MP_BASE,
   makeLabPki,
   metricValue,
-  startDaemon,
+  startGatewayWithConnector,
   startMp,
   tempLabDir,
   waitUntil,
-  writeConnectorConfig,
-  writeGatewayConfig,
 } from '../helpers/cluster.js';
 import { fdKinds, keepAliveBurst, type ProcStats, procStats } from '../helpers/faults.js';
 
@@ -87,28 +83,18 @@ test.before(async () => {
   const tmp = tempLabDir('cmg-e2e-resources-');
   const pki = await makeLabPki(tmp.dir);
   const mp = await startMp(pki);
-  const ports: GatewayPorts = { listen: await freePort(), channel: await freePort() };
-  const gwConfig = writeGatewayConfig(pki, 'gateway', ports);
-  const cpConfig = writeConnectorConfig(pki, 'cp01', {
-    cert: 'cp01',
-    gatewayPorts: [ports.channel],
-    mpUrl: mp.url,
-    // The production default, not the other suites' 1 s: the subject here is descriptors and memory,
-    // and a 1 s heartbeat on a loaded 2-vCPU machine can drop the live channel (see the report).
-    heartbeatSeconds: 20,
+  const { gateway, cp, ports } = await startGatewayWithConnector(pki, mp, {
+    connector: {
+      mpUrl: mp.url,
+      // The production default, not the other suites' 1 s: the subject here is descriptors and memory,
+      // and a 1 s heartbeat on a loaded 2-vCPU machine can drop the live channel (see the report).
+      heartbeatSeconds: 20,
+    },
+    probe: MPLIST,
+    deadlineMs: 20_000,
   });
-  const gateway = startDaemon('gateway', ['serve', '--config', gwConfig], pki.dir);
   const admin = await adminUrlOf(gateway);
-  const connector = startDaemon('cp01', ['connect', '--config', cpConfig], pki.dir);
-  await adminUrlOf(connector);
-  w = { pki, mp, port: ports.listen, gateway, connector, admin, remove: tmp.remove };
-  await waitUntil(
-    'the connection point to serve MPLIST through the gateway',
-    async () =>
-      (await clientRequest(pki, { port: ports.listen, path: MPLIST, cert: 'client' })).status === 200,
-    20_000,
-    100,
-  );
+  w = { pki, mp, port: ports.listen, gateway, connector: cp, admin, remove: tmp.remove };
 });
 
 test.after(async () => {

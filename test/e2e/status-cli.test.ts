@@ -10,6 +10,7 @@ import * as assert from 'uvu/assert';
 import type { StandInMp } from '../../src/demo/management-point.js';
 import { RUN_JS, runCli } from '../helpers/cli.js';
 import {
+  adminUrlOf,
   clientRequest,
   type Daemon,
   freePort,
@@ -40,12 +41,6 @@ interface World {
   remove(): void;
 }
 let w: World;
-
-/** The admin URL a daemon printed at start: `... admin on http://127.0.0.1:PORT; logs in ...`. */
-async function adminUrlOf(d: Daemon): Promise<string> {
-  await d.waitForOutput(/admin on http:\/\/\S+;/);
-  return /admin on (http:\/\/\S+);/.exec(d.output())?.[1] as string;
-}
 
 async function readyz(url: string): Promise<number> {
   return (await fetch(`${url}/readyz`)).status;

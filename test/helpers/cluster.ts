@@ -315,6 +315,48 @@ export async function killAll(): Promise<void> {
  * `$TMPDIR/cmg-e2e-last/<prefix>` (replacing the previous run's), so a
  * failure can be read after the fact.
  */
+export interface GatewayWithConnector {
+  gateway: Daemon;
+  cp: Daemon;
+  ports: GatewayPorts;
+}
+
+/**
+ * The e2e suites' usual world: one gateway and connection point cp01 as real
+ * processes in the lab's folder, returned once a request through both to the
+ * stand-in management point (`probe`, the echo path unless given) is answered 200.
+ */
+export async function startGatewayWithConnector(
+  pki: LabPki,
+  mp: StandInMp,
+  options: {
+    gateway?: Parameters<typeof writeGatewayConfig>[3];
+    connector?: Partial<Parameters<typeof writeConnectorConfig>[2]>;
+    probe?: string;
+    deadlineMs?: number;
+  } = {},
+): Promise<GatewayWithConnector> {
+  const [listen, channel] = await Promise.all([freePort(), freePort()]);
+  const ports = { listen, channel };
+  const gwConfig = writeGatewayConfig(pki, 'gateway', ports, options.gateway);
+  const cpConfig = writeConnectorConfig(pki, 'cp01', {
+    cert: 'cp01',
+    gatewayPorts: [channel],
+    mpUrl: mp.url.replace('127.0.0.1', 'localhost'),
+    ...options.connector,
+  });
+  const gateway = startDaemon('gateway', ['serve', '--config', gwConfig], pki.dir);
+  await gateway.waitForOutput(/cmg serve: clients on/);
+  const cp = startDaemon('cp01', ['connect', '--config', cpConfig], pki.dir);
+  const path = options.probe ?? `${MP_BASE}/CCM_System/echo`;
+  await waitUntil(
+    'the channel to carry requests',
+    async () => (await clientRequest(pki, { port: listen, path, cert: 'client' })).status === 200,
+    options.deadlineMs,
+  );
+  return { gateway, cp, ports };
+}
+
 export function tempLabDir(prefix: string): { dir: string; remove(): void } {
   const dir = mkdtempSync(join(tmpdir(), prefix));
   return {
