@@ -2,7 +2,7 @@ import { Flags } from '@oclif/core';
 import type { ResourceProgress } from '../../deploy/create.js';
 import type { DeploymentInputs } from '../../deploy/inputs.js';
 import { CmgCommand } from '../base.js';
-import { deployConfigFrom, deployFlags, logDirOf, pollMs } from './flags.js';
+import { deployConfigFrom, deployFlags, logDirOf, loggingFailure, pollMs } from './flags.js';
 
 export interface CreateResult {
   resourceGroup: string;
@@ -79,75 +79,76 @@ export default class DeployCreate extends CmgCommand<typeof DeployCreate> {
     });
     this.waiting = true;
     try {
-      await runSteps(ctx, [
-        step('Validate the config and read its files', async () => {
-          ctx.inputs = await deploymentInputs(config, clients.endpoints);
-          result.publicName = ctx.inputs.publicName;
-          result.serviceName = ctx.inputs.serviceName;
-        }),
-        step(`Sign in (${config.cloud})`, () => signIn(clients)),
-        step(`Resource group ${config.resourceGroup} in ${config.region}`, async (say) => {
-          const r = await create.ensureResourceGroup(config, clients);
-          say(r === 'created' ? 'created' : 'exists (left as it is)');
-          log.info(`resource group ${config.resourceGroup}: ${r}`);
-        }),
-        step('Upload the cmg binary', async (say) => {
-          const inputs = ctx.inputs as DeploymentInputs;
-          result.artifact = await create.uploadArtifact(config, clients, inputs, {
-            pollMs: poll,
-            onProgress: say,
-          });
-          log.info(
-            `artifact: ${result.artifact}${inputs.upload ? ` (${inputs.upload.blob}, SHA-256 ${inputs.upload.sha256})` : ''}`,
-          );
-        }),
-        step(`Deploy the template (${DEPLOYMENT_NAME})`, async (say) => {
-          const inputs = ctx.inputs as DeploymentInputs;
-          this.azureBusy = true;
-          let last = '';
-          const out = await create.deployTemplate(
-            config,
-            clients,
-            DEPLOYMENT_NAME,
-            inputs.template,
-            inputs.parameters,
-            {
+      await loggingFailure(log, 'create', () =>
+        runSteps(ctx, [
+          step('Validate the config and read its files', async () => {
+            ctx.inputs = await deploymentInputs(config, clients.endpoints);
+            result.publicName = ctx.inputs.publicName;
+            result.serviceName = ctx.inputs.serviceName;
+          }),
+          step(`Sign in (${config.cloud})`, () => signIn(clients)),
+          step(`Resource group ${config.resourceGroup} in ${config.region}`, async (say) => {
+            const r = await create.ensureResourceGroup(config, clients);
+            say(r === 'created' ? 'created' : 'exists (left as it is)');
+            log.info(`resource group ${config.resourceGroup}: ${r}`);
+          }),
+          step('Upload the cmg binary', async (say) => {
+            const inputs = ctx.inputs as DeploymentInputs;
+            result.artifact = await create.uploadArtifact(config, clients, inputs, {
               pollMs: poll,
-              onProgress: (resources) => {
-                result.resources = resources;
-                const text = resources.map((r) => `${r.name}: ${r.provisioningState}`).join('\n');
-                if (text !== last) {
-                  last = text;
-                  say(text);
-                  for (const r of resources)
-                    log.info(
-                      `${r.resourceType} ${r.name}: ${r.provisioningState}${r.message ? ` (${r.message})` : ''}`,
-                    );
-                }
+              onProgress: say,
+            });
+            log.info(
+              `artifact: ${result.artifact}${inputs.upload ? ` (${inputs.upload.blob}, SHA-256 ${inputs.upload.sha256})` : ''}`,
+            );
+          }),
+          step(`Deploy the template (${DEPLOYMENT_NAME})`, async (say) => {
+            const inputs = ctx.inputs as DeploymentInputs;
+            this.azureBusy = true;
+            let last = '';
+            const out = await create.deployTemplate(
+              config,
+              clients,
+              DEPLOYMENT_NAME,
+              inputs.template,
+              inputs.parameters,
+              {
+                pollMs: poll,
+                onProgress: (resources) => {
+                  result.resources = resources;
+                  const text = resources.map((r) => `${r.name}: ${r.provisioningState}`).join('\n');
+                  if (text !== last) {
+                    last = text;
+                    say(text);
+                    for (const r of resources)
+                      log.info(
+                        `${r.resourceType} ${r.name}: ${r.provisioningState}${r.message ? ` (${r.message})` : ''}`,
+                      );
+                  }
+                },
               },
-            },
-          );
-          result.correlationId = out.correlationId;
-          const fqdn = out.outputs.publicName?.value;
-          if (typeof fqdn === 'string' && fqdn !== '') result.publicName = fqdn;
-          log.info(`deployment ${DEPLOYMENT_NAME} succeeded (correlation id ${out.correlationId ?? 'none'})`);
-        }),
-        ...(this.flags.wait
-          ? [
-              step('Wait for the instances to run', async (say) => {
-                const inputs = ctx.inputs as DeploymentInputs;
-                result.instances = await create.waitForInstances(config, clients, inputs.names.scaleSet, {
-                  pollMs: poll,
-                  timeoutMs: this.flags['wait-minutes'] * 60_000,
-                  onProgress: say,
-                });
-              }),
-            ]
-          : []),
-      ]);
-    } catch (err) {
-      log.error(`deploy create failed: ${(err as Error).message}`);
-      throw err;
+            );
+            result.correlationId = out.correlationId;
+            const fqdn = out.outputs.publicName?.value;
+            if (typeof fqdn === 'string' && fqdn !== '') result.publicName = fqdn;
+            log.info(
+              `deployment ${DEPLOYMENT_NAME} succeeded (correlation id ${out.correlationId ?? 'none'})`,
+            );
+          }),
+          ...(this.flags.wait
+            ? [
+                step('Wait for the instances to run', async (say) => {
+                  const inputs = ctx.inputs as DeploymentInputs;
+                  result.instances = await create.waitForInstances(config, clients, inputs.names.scaleSet, {
+                    pollMs: poll,
+                    timeoutMs: this.flags['wait-minutes'] * 60_000,
+                    onProgress: say,
+                  });
+                }),
+              ]
+            : []),
+        ]),
+      );
     } finally {
       this.waiting = false;
     }

@@ -2,7 +2,7 @@ import { createInterface } from 'node:readline/promises';
 import { Flags } from '@oclif/core';
 import { UsageError } from '../../errors.js';
 import { CmgCommand } from '../base.js';
-import { deployConfigFrom, deployFlags, logDirOf, pollMs } from './flags.js';
+import { deployConfigFrom, deployFlags, logDirOf, loggingFailure, pollMs } from './flags.js';
 
 export default class DeployDelete extends CmgCommand<typeof DeployDelete> {
   static override summary = 'Delete the gateway deployment: its resource group and everything in it';
@@ -50,16 +50,13 @@ export default class DeployDelete extends CmgCommand<typeof DeployDelete> {
     }
     const log = this.openLog(logDirOf(this.flags, config), 'CloudMgr.log', 'CloudMgr');
     const clients = azureClients(config);
-    try {
+    return loggingFailure(log, 'delete', async () => {
       await signIn(clients);
       this.note(`deleting resource group ${rg} ...`);
       const result = await deleteDeployment(config, clients, pollMs());
       log.info(`deploy delete: resource group ${rg} ${result}`);
       return { resourceGroup: rg, result };
-    } catch (err) {
-      log.error(`deploy delete failed: ${(err as Error).message}`);
-      throw err;
-    }
+    });
   }
 
   protected render(r: { resourceGroup: string; result: string }): void {

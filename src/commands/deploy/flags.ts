@@ -1,6 +1,7 @@
 import { dirname, join } from 'node:path';
 import { Flags } from '@oclif/core';
 import { CLOUDS, type CloudName, type DeployConfig, loadDeployConfig } from '../../config/deploy.js';
+import type { CmtraceLogger } from '../../logs/logger.js';
 
 /** Flags every `cmg deploy` command takes. */
 export const deployFlags = {
@@ -34,4 +35,18 @@ export function logDirOf(flags: { 'log-dir'?: string | undefined }, config: Depl
 export function pollMs(): number {
   const v = Number(process.env.CMG_DEPLOY_POLL_MS);
   return Number.isFinite(v) && v > 0 ? v : 5000;
+}
+
+/** Runs a deploy command's work; a failure is written to CloudMgr.log (`deploy <what> failed: ...`) before it reaches the user. */
+export async function loggingFailure<T>(
+  log: CmtraceLogger,
+  what: string,
+  work: () => Promise<T>,
+): Promise<T> {
+  try {
+    return await work();
+  } catch (err) {
+    log.error(`deploy ${what} failed: ${(err as Error).message}`);
+    throw err;
+  }
 }

@@ -1,7 +1,7 @@
 import { Flags } from '@oclif/core';
 import type { PlanResult } from '../../deploy/plan.js';
 import { CmgCommand } from '../base.js';
-import { deployConfigFrom, deployFlags, logDirOf, pollMs } from './flags.js';
+import { deployConfigFrom, deployFlags, logDirOf, loggingFailure, pollMs } from './flags.js';
 
 export default class DeployPlan extends CmgCommand<typeof DeployPlan> {
   static override summary = 'Show what deploy create would create or change in Azure, touching nothing';
@@ -33,8 +33,8 @@ export default class DeployPlan extends CmgCommand<typeof DeployPlan> {
     );
     const clients = azureClients(config);
     const ctx: { result?: PlanResult } = {};
-    try {
-      await runSteps(ctx, [
+    await loggingFailure(log, 'plan', () =>
+      runSteps(ctx, [
         {
           title: 'Validate the config and read its files',
           task: async (c) => {
@@ -49,11 +49,8 @@ export default class DeployPlan extends CmgCommand<typeof DeployPlan> {
             c.result = await plan(config, clients, inputs, { clients: this.flags.clients, pollMs: pollMs() });
           },
         },
-      ]);
-    } catch (err) {
-      log.error(`deploy plan failed: ${(err as Error).message}`);
-      throw err;
-    }
+      ]),
+    );
     const result = ctx.result as PlanResult;
     const counts = countBy(result.changes.map((c) => c.changeType));
     log.info(

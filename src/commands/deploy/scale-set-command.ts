@@ -1,5 +1,5 @@
 import { CmgCommand } from '../base.js';
-import { deployConfigFrom, deployFlags, logDirOf, pollMs } from './flags.js';
+import { deployConfigFrom, deployFlags, logDirOf, loggingFailure, pollMs } from './flags.js';
 
 type Action = 'scale' | 'stop' | 'start';
 const DONE: Record<Action, string> = { scale: 'scaled', stop: 'deallocated', start: 'started' };
@@ -22,7 +22,7 @@ export abstract class ScaleSetCommand extends CmgCommand<typeof ScaleSetCommand>
     const config = deployConfigFrom(flags);
     const log = this.openLog(logDirOf(flags, config), 'CloudMgr.log', 'CloudMgr');
     const clients = azureClients(config);
-    try {
+    return loggingFailure(log, this.action, async () => {
       await signIn(clients);
       const instances = this.instances();
       const r = await scaleSetAction(config, clients, this.action, {
@@ -31,10 +31,7 @@ export abstract class ScaleSetCommand extends CmgCommand<typeof ScaleSetCommand>
       });
       log.info(`deploy ${this.action}: ${r.scaleSet} ${DONE[this.action]} (${r.capacity} instances)`);
       return r;
-    } catch (err) {
-      log.error(`deploy ${this.action} failed: ${(err as Error).message}`);
-      throw err;
-    }
+    });
   }
 
   protected render(r: { scaleSet: string; capacity: number }): void {

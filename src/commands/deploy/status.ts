@@ -1,7 +1,7 @@
 import type { DeploymentStatus } from '../../deploy/status.js';
 import { OperationError } from '../../errors.js';
 import { CmgCommand } from '../base.js';
-import { deployConfigFrom, deployFlags, logDirOf } from './flags.js';
+import { deployConfigFrom, deployFlags, logDirOf, loggingFailure } from './flags.js';
 
 export default class DeployStatus extends CmgCommand<typeof DeployStatus> {
   static override summary =
@@ -25,7 +25,7 @@ export default class DeployStatus extends CmgCommand<typeof DeployStatus> {
     const config = deployConfigFrom(this.flags);
     const log = this.openLog(logDirOf(this.flags, config), 'CloudMgr.log', 'CloudMgr');
     const clients = azureClients(config);
-    try {
+    return loggingFailure(log, 'status', async () => {
       await signIn(clients);
       const s = await deploymentStatus(config, clients);
       log.info(
@@ -43,10 +43,7 @@ export default class DeployStatus extends CmgCommand<typeof DeployStatus> {
         );
       }
       return s;
-    } catch (err) {
-      log.error(`deploy status failed: ${(err as Error).message}`);
-      throw err;
-    }
+    });
   }
 
   protected override exitCodeOf(s: DeploymentStatus): number {
