@@ -128,6 +128,8 @@ export function forwardRequest(f: ForwardRequest): Promise<ForwardOutcome> {
     let upstreamError: string | undefined;
     let answerTimer: NodeJS.Timeout | undefined;
     let idleTimer: NodeJS.Timeout | undefined;
+    /** The answer's headers, sent on their own unless body bytes come first (see 'response'). */
+    let flush: NodeJS.Immediate | undefined;
 
     const settle = (outcome: Omit<ForwardOutcome, 'bytesIn' | 'bytesOut'>) => {
       if (settled) return;
@@ -206,18 +208,18 @@ export function forwardRequest(f: ForwardRequest): Promise<ForwardOutcome> {
       res.writeHead(status, responseHeaders(headers));
       // Headers go with the first body bytes when those come at once (one write for a small answer),
       // else on their own: a role that answers and then stalls is seen as such by the client.
-      const flush = setImmediate(() => res.flushHeaders());
+      flush = setImmediate(() => res.flushHeaders());
       progress();
       stream.on('data', (chunk: Buffer) => {
         clearImmediate(flush);
         bytesOut += chunk.length;
         progress();
       });
-      stream.once('end', () => clearImmediate(flush));
       res.on('drain', progress);
       stream.pipe(res);
     });
     stream.on('end', () => {
+      clearImmediate(flush);
       if (responded) {
         res.once('finish', () =>
           settle({
