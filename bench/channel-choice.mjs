@@ -11,7 +11,7 @@ import { execFileSync, fork } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import http2 from 'node:http2';
 import https from 'node:https';
-import { machine, median, runsFromArgv, saveResult } from './lib.mjs';
+import { cpuSecondsOf, machine, median, rssKbOf, runsFromArgv, saveResult } from './lib.mjs';
 
 const role = process.argv[2];
 const ANSWER = Buffer.alloc(1024, 'x');
@@ -74,14 +74,10 @@ function pemPair() {
   return { cert: readFileSync(`${dir}/c.pem`, 'utf8'), key: readFileSync(`${dir}/k.pem`, 'utf8') };
 }
 
-function cpuOf(pid) {
-  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-  return ((Number(f[11]) + Number(f[12])) / 100) * 1e6; // microseconds (USER_HZ 100)
-}
-function rssOf(pid) {
-  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return Number(m[1]) * 1024;
-}
+/** Microseconds of CPU a process has used. */
+const cpuOf = (pid) => cpuSecondsOf(pid) * 1e6;
+/** Bytes of resident memory. */
+const rssOf = (pid) => rssKbOf(pid) * 1024;
 
 async function startServer(proto, pair) {
   const child = fork(new URL(import.meta.url).pathname, ['server', JSON.stringify({ ...pair, proto })], {

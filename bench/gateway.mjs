@@ -17,7 +17,7 @@ import { request as httpRequest } from 'node:http';
 import { connect as netConnect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { machine, median, percentile, root, saveResult } from './lib.mjs';
+import { cpuSecondsOf, machine, median, percentile, root, rssKbOf, saveResult } from './lib.mjs';
 
 const arg = (name, fallback) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -62,16 +62,8 @@ async function until(what, fn, timeoutMs = 30_000) {
   }
 }
 
-/** CPU seconds (user + system) a process has used so far, from /proc. */
-function cpuOf(pid) {
-  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-  return (Number(f[11]) + Number(f[12])) / 100;
-}
-const cpuAll = (pids) => pids.reduce((s, p) => s + cpuOf(p), 0);
-function rssMb(pid) {
-  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return m ? Number(m[1]) / 1024 : 0;
-}
+const cpuAll = (pids) => pids.reduce((s, p) => s + cpuSecondsOf(p), 0);
+const rssMb = (pid) => rssKbOf(pid) / 1024;
 
 const portOpen = (port) =>
   new Promise((resolve) => {
@@ -388,10 +380,10 @@ async function saturation(lab, contenders) {
       // so read it around the results (warm-up is 64 requests).
       const pids = c.pids ?? [];
       const cpu0 = cpuAll(pids);
-      const mpCpu0 = cpuOf(lab.mp.pid);
+      const mpCpu0 = cpuSecondsOf(lab.mp.pid);
       const rs = await results;
       const cpu = cpuAll(pids) - cpu0;
-      const mpCpu = cpuOf(lab.mp.pid) - mpCpu0;
+      const mpCpu = cpuSecondsOf(lab.mp.pid) - mpCpu0;
       const ok = rs.reduce((s, x) => s + x.ok, 0);
       const failed = rs.reduce((s, x) => s + x.failed, 0);
       const lat = rs.flatMap((x) => x.latencies);
@@ -439,10 +431,10 @@ async function cpuSplit(lab, c) {
     seconds: SECONDS,
     path: `${c.prefix}/CCM_System/x`,
   }));
-  const before = c.pids.map(cpuOf);
+  const before = c.pids.map(cpuSecondsOf);
   const rs = await results;
   const ok = rs.reduce((s, x) => s + x.ok, 0);
-  return c.pids.map((p, i) => round(((cpuOf(p) - before[i]) / ok) * 1e6));
+  return c.pids.map((p, i) => round(((cpuSecondsOf(p) - before[i]) / ok) * 1e6));
 }
 
 async function latency(lab, contenders, rps) {
