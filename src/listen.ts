@@ -1,5 +1,5 @@
 import { once } from 'node:events';
-import type { Server } from 'node:net';
+import type { AddressInfo, Server } from 'node:net';
 import { OperationError } from './errors.js';
 
 const reasons: Record<string, string> = {
@@ -25,10 +25,9 @@ export async function listenOn(
     await once(server, 'listening');
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code ?? '';
-    const where = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
     throw new OperationError(
       'CMG_LISTEN',
-      `cannot listen on ${where} for ${what}: ${reasons[code] ?? (err as Error).message}`,
+      `cannot listen on ${hostPort(host, port)} for ${what}: ${reasons[code] ?? (err as Error).message}`,
       {
         hint:
           code === 'EADDRINUSE'
@@ -37,4 +36,15 @@ export async function listenOn(
       },
     );
   }
+}
+
+/** `host:port`, an IPv6 address in brackets. */
+export function hostPort(host: string, port: number): string {
+  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
+/** Where a listening server is, as `host:port`. */
+export function boundAddress(server: Server): string {
+  const a = server.address() as AddressInfo;
+  return hostPort(a.address, a.port);
 }

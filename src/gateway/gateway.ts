@@ -5,14 +5,13 @@ import {
   type Server,
   type ServerResponse,
 } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { hostname } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { createServer as createTlsServer, type TLSSocket, type Server as TlsServer } from 'node:tls';
 import { secureContextOf } from '../certs/tls-identity.js';
 import { CHANNEL_ALPN } from '../channel/protocol.js';
 import type { GatewayConfig } from '../config/gateway.js';
-import { listenOn } from '../listen.js';
+import { boundAddress, listenOn } from '../listen.js';
 import { Recent, TrafficStats } from '../telemetry/traffic.js';
 import { answerRefusal } from './answer.js';
 import { GatewayChannel } from './channel.js';
@@ -75,9 +74,6 @@ export const STRONG_CIPHERS = [
   'ECDHE-RSA-AES128-GCM-SHA256',
 ].join(':');
 const MANIFEST_TIMEOUT_MS = 10_000;
-
-const hostPort = (a: AddressInfo) =>
-  a.family === 'IPv6' ? `[${a.address}]:${a.port}` : `${a.address}:${a.port}`;
 
 /**
  * One gateway instance: the HTTPS listener for clients, the channel listener
@@ -191,7 +187,7 @@ export class Gateway extends EventEmitter<GatewayEvents> {
     const { listen, channel } = this.config;
     await listenOn(this.clientServer, listen.port, listen.host, 'clients', 'listen.port');
     const out: { clients: string; channels?: string } = {
-      clients: hostPort(this.clientServer.address() as AddressInfo),
+      clients: boundAddress(this.clientServer),
     };
     if (this.channelServer) {
       try {
@@ -200,7 +196,7 @@ export class Gateway extends EventEmitter<GatewayEvents> {
         this.clientServer.close();
         throw err;
       }
-      out.channels = hostPort(this.channelServer.address() as AddressInfo);
+      out.channels = boundAddress(this.channelServer);
     }
     this.emit('listening', out);
     return out;

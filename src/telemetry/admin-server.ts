@@ -1,7 +1,6 @@
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
-import { listenOn } from '../listen.js';
+import { boundAddress, listenOn } from '../listen.js';
 
 export interface Readiness {
   ready: boolean;
@@ -60,10 +59,8 @@ export async function startAdminServer(host: string, port: number, h: AdminHandl
     }
   });
   await listenOn(server, port, host, 'the admin endpoint', 'admin.port');
-  const a = server.address() as AddressInfo;
-  const hostPart = a.family === 'IPv6' ? `[${a.address}]` : a.address;
   return {
-    url: `http://${hostPart}:${a.port}`,
+    url: `http://${boundAddress(server)}`,
     close: () =>
       new Promise((resolve) => {
         server.close(() => resolve());
