@@ -1,5 +1,5 @@
 import { Command, type Interfaces } from '@oclif/core';
-import { type DaemonConfig, type DaemonKind, loadDaemonConfig } from '../config/kind.js';
+import type { DaemonConfig, DaemonKind } from '../config/kind.js';
 import { CmgError, exitCodeFor } from '../errors.js';
 import { type CmtraceLogger, closeAllLogs, type LoggerOptions, openLogger } from '../logs/logger.js';
 
@@ -50,8 +50,14 @@ export abstract class CmgCommand<T extends typeof Command> extends Command {
   /** Shows the result to a person (stdout). Not called with --json. */
   protected abstract render(result: Awaited<ReturnType<this['run']>>): void;
 
-  /** Loads a gateway or connection point config once into its typed form; a bad file is a ConfigError (exit 2). */
-  protected loadConfig(file: string, kind?: DaemonKind): DaemonConfig {
+  /**
+   * Loads a gateway or connection point config once into its typed form; a
+   * bad file is a ConfigError (exit 2). The config code is imported here, not
+   * at the top: its YAML and schema libraries take 0.15 s to load, which every
+   * other command (`cmg logs`, `cmg certs`) would pay at each start.
+   */
+  protected async loadConfig(file: string, kind?: DaemonKind): Promise<DaemonConfig> {
+    const { loadDaemonConfig } = await import('../config/kind.js');
     return loadDaemonConfig(file, kind);
   }
 

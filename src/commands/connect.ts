@@ -25,7 +25,7 @@ export default class Connect extends DaemonCommand<typeof Connect> {
   };
 
   async run(): Promise<DaemonResult | string> {
-    const config = this.loadConfig(this.flags.config, 'connector').config as ConnectorConfig;
+    const config = (await this.loadConfig(this.flags.config, 'connector')).config as ConnectorConfig;
     if (this.flags['print-systemd-unit']) {
       return this.systemdUnit(
         'connect',

@@ -25,7 +25,7 @@ export default class Serve extends DaemonCommand<typeof Serve> {
   };
 
   async run(): Promise<DaemonResult | string> {
-    const config = this.loadConfig(this.flags.config, 'gateway').config as GatewayConfig;
+    const config = (await this.loadConfig(this.flags.config, 'gateway')).config as GatewayConfig;
     if (this.flags['print-systemd-unit']) {
       return this.systemdUnit(
         'serve',

@@ -79,10 +79,12 @@ export default class Status extends CmgCommand<typeof Status> {
       });
     const timeoutMs = parseSeconds('--timeout', this.flags.timeout) * 1000;
     const everySeconds = watching ? parseSeconds('--watch', this.flags.watch as string) : 0;
+    const configs = [];
+    for (const file of this.flags.config ?? []) configs.push(adminSourceOf(await this.loadConfig(file)));
     const sources = resolveSources({
       gateway: this.flags.gateway,
       connector: this.flags.connector,
-      configs: (this.flags.config ?? []).map((file) => adminSourceOf(this.loadConfig(file))),
+      configs,
     });
     if (watching) {
       process.exitCode = await this.watch(sources, timeoutMs, everySeconds);

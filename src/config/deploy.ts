@@ -26,25 +26,9 @@ const httpsUrl = (what: string) =>
     (u) => u.protocol === 'https:',
   );
 
-/** The Azure clouds `--cloud` and `cloud` name: where ARM and Entra ID are. */
-export const CLOUDS = {
-  AzureCloud: {
-    arm: 'https://management.azure.com',
-    authority: 'https://login.microsoftonline.com',
-    dnsSuffix: 'cloudapp.azure.com',
-  },
-  AzureUSGovernment: {
-    arm: 'https://management.usgovcloudapi.net',
-    authority: 'https://login.microsoftonline.us',
-    dnsSuffix: 'cloudapp.usgovcloudapi.net',
-  },
-  AzureChinaCloud: {
-    arm: 'https://management.chinacloudapi.cn',
-    authority: 'https://login.chinacloudapi.cn',
-    dnsSuffix: 'cloudapp.chinacloudapi.cn',
-  },
-} as const;
-export type CloudName = keyof typeof CLOUDS;
+import { CLOUDS, type CloudName } from './clouds.js';
+
+export { CLOUDS, type CloudName };
 
 /**
  * How `cmg deploy` signs in: the management certificate (a service

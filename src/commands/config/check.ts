@@ -31,7 +31,7 @@ export default class ConfigCheck extends CmgCommand<typeof ConfigCheck> {
   };
 
   async run(): Promise<ConfigCheckResult> {
-    const loaded = this.loadConfig(this.args.file, this.flags.kind as DaemonKind | undefined);
+    const loaded = await this.loadConfig(this.args.file, this.flags.kind as DaemonKind | undefined);
     return { file: loaded.config.source, kind: loaded.kind, valid: true, config: loaded.config };
   }
 

@@ -49,7 +49,7 @@ export default class DeployCreate extends CmgCommand<typeof DeployCreate> {
         import('../../deploy/create.js'),
         import('../../deploy/progress.js'),
       ]);
-    const config = deployConfigFrom(this.flags);
+    const config = await deployConfigFrom(this.flags);
     const log = this.openLog(logDirOf(this.flags, config), 'CloudMgr.log', 'CloudMgr');
     log.info(
       `deploy create: ${config.source}, subscription ${config.subscriptionId}, group ${config.resourceGroup}`,

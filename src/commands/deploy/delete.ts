@@ -24,7 +24,7 @@ export default class DeployDelete extends CmgCommand<typeof DeployDelete> {
       import('../../deploy/azure.js'),
       import('../../deploy/scale-set.js'),
     ]);
-    const config = deployConfigFrom(this.flags);
+    const config = await deployConfigFrom(this.flags);
     const rg = config.resourceGroup;
     if (!this.flags.yes) {
       if (!process.stdin.isTTY || !process.stderr.isTTY) {

@@ -26,7 +26,7 @@ export default class DeployPlan extends CmgCommand<typeof DeployPlan> {
       import('../../deploy/plan.js'),
       import('../../deploy/progress.js'),
     ]);
-    const config = deployConfigFrom(this.flags);
+    const config = await deployConfigFrom(this.flags);
     const log = this.openLog(logDirOf(this.flags, config), 'CloudMgr.log', 'CloudMgr');
     log.info(
       `deploy plan: ${config.source}, subscription ${config.subscriptionId}, group ${config.resourceGroup}`,

@@ -19,7 +19,7 @@ export abstract class ScaleSetCommand extends CmgCommand<typeof ScaleSetCommand>
       import('../../deploy/scale-set.js'),
     ]);
     const flags = this.flags;
-    const config = deployConfigFrom(flags);
+    const config = await deployConfigFrom(flags);
     const log = this.openLog(logDirOf(flags, config), 'CloudMgr.log', 'CloudMgr');
     const clients = azureClients(config);
     return loggingFailure(log, this.action, async () => {

@@ -22,7 +22,7 @@ export default class DeployStatus extends CmgCommand<typeof DeployStatus> {
       import('../../deploy/azure.js'),
       import('../../deploy/status.js'),
     ]);
-    const config = deployConfigFrom(this.flags);
+    const config = await deployConfigFrom(this.flags);
     const log = this.openLog(logDirOf(this.flags, config), 'CloudMgr.log', 'CloudMgr');
     const clients = azureClients(config);
     return loggingFailure(log, 'status', async () => {
