@@ -37,15 +37,37 @@ export function same(t: string, s: string, at: number, end = t.length): boolean 
   return true;
 }
 
-/** The decimal number in `t` at [from, from+len), or NaN when one is not a digit. */
-function digits(t: string, from: number, len: number): number {
+/** The decimal number in `b` at [from, from+len), or NaN when one is not a digit. */
+function digits(b: Uint8Array, from: number, len: number): number {
   let n = 0;
   for (let i = from; i < from + len; i++) {
-    const c = t.charCodeAt(i) - 48;
+    const c = (b[i] as number) - 48;
     if (c < 0 || c > 9) return Number.NaN;
     n = n * 10 + c;
   }
   return n;
+}
+
+const latin1 = (s: string) => Uint8Array.from(s, (c) => c.charCodeAt(0));
+const DATE = latin1('" date="');
+const COMPONENT = latin1('" component="');
+const CONTEXT = latin1('" context="');
+const TYPE = latin1('" type="');
+const THREAD = latin1('" thread="');
+const FILE = latin1('" file="');
+const BYTE_TYPES: (SeverityName | undefined)[] = ['info', 'info', 'warning', 'error'];
+
+/** The bytes `s` at `at` in `b`, before `end`. */
+export function bytesAre(b: Uint8Array, s: Uint8Array, at: number, end: number): boolean {
+  if (at + s.length > end) return false;
+  for (let i = 0; i < s.length; i++) if (b[at + i] !== s[i]) return false;
+  return true;
+}
+
+/** The first `"` in `b` at or after `from`, before `end`; -1 when none. */
+function quote(b: Uint8Array, from: number, end: number): number {
+  for (let i = from; i < end; i++) if (b[i] === 34) return i;
+  return -1;
 }
 
 /**
@@ -53,9 +75,11 @@ function digits(t: string, from: number, len: number): number {
  * position (`time="HH:mm:ss.fff+BBB" date="MM-DD-YYYY" component="..."
  * context="..." type="N" thread="..." file="..."`): most lines of a large log,
  * at a fraction of the regular expression's cost. read() fills the fields
- * (positions in the string, so that the byte-level NDJSON path can copy them
- * from the bytes) and says whether the layout was canonical; anything else
- * goes through the regular expression.
+ * (positions, so that the NDJSON path can copy them from the file's bytes) and
+ * says whether the layout was canonical; anything else goes through the
+ * regular expression. It reads bytes: the byte path reads the file's own, the
+ * parser a copy of the attributes (readText). Reading them as characters of a
+ * string cost twice as much.
  */
 export class CanonicalReader {
   ms = 0;
@@ -69,23 +93,24 @@ export class CanonicalReader {
   fileEnd = 0;
   private dayKey = Number.NaN;
   private dayMs = 0;
+  /** readText's copy of the attributes. */
+  private readonly scratch = new Uint8Array(1024);
 
-  /** The attributes at `at` in `t`, up to `end` (the line's end: `t` may hold many lines). */
-  read(t: string, at: number, end = t.length): boolean {
+  /** The attributes at `at` in `b`, up to `end` (the line's end: `b` may hold many lines). */
+  read(b: Uint8Array, at: number, end: number): boolean {
     if (at + 60 > end) return false; // shorter than any canonical layout
-    if (t.charCodeAt(at) !== 116 || t.charCodeAt(at + 5) !== 34) return false; // time="
+    if (b[at] !== 116 || b[at + 5] !== 34) return false; // time="
     const p = at + 6;
     // HH:mm:ss.fff then a sign and three bias digits, then `" date="`
-    if (t.charCodeAt(p + 2) !== 58 || t.charCodeAt(p + 5) !== 58 || t.charCodeAt(p + 8) !== 46) return false;
-    const sign = t.charCodeAt(p + 12);
-    if ((sign !== 43 && sign !== 45) || !same(t, '" date="', p + 16, end)) return false;
+    if (b[p + 2] !== 58 || b[p + 5] !== 58 || b[p + 8] !== 46) return false;
+    const sign = b[p + 12];
+    if ((sign !== 43 && sign !== 45) || !bytesAre(b, DATE, p + 16, end)) return false;
     const d = p + 24;
-    if (t.charCodeAt(d + 2) !== 45 || t.charCodeAt(d + 5) !== 45 || !same(t, '" component="', d + 10, end))
-      return false;
+    if (b[d + 2] !== 45 || b[d + 5] !== 45 || !bytesAre(b, COMPONENT, d + 10, end)) return false;
     // The date is the same for most lines: Date.UTC only when it changes.
-    const year = digits(t, d + 6, 4);
-    const month = digits(t, d, 2);
-    const day = digits(t, d + 3, 2);
+    const year = digits(b, d + 6, 4);
+    const month = digits(b, d, 2);
+    const day = digits(b, d + 3, 2);
     const key = (year * 100 + month) * 100 + day;
     if (key !== this.dayKey) {
       const ms = Date.UTC(year, month - 1, day);
@@ -93,30 +118,30 @@ export class CanonicalReader {
       this.dayKey = key;
       this.dayMs = ms;
     }
-    const bias = digits(t, p + 13, 3) * (sign === 45 ? -1 : 1);
+    const bias = digits(b, p + 13, 3) * (sign === 45 ? -1 : 1);
     const ms =
       this.dayMs +
-      ((digits(t, p, 2) * 60 + digits(t, p + 3, 2)) * 60 + digits(t, p + 6, 2)) * 1000 +
-      digits(t, p + 9, 3) +
+      ((digits(b, p, 2) * 60 + digits(b, p + 3, 2)) * 60 + digits(b, p + 6, 2)) * 1000 +
+      digits(b, p + 9, 3) +
       bias * 60_000;
     if (Number.isNaN(ms)) return false;
     const c0 = d + 23;
-    const c1 = t.indexOf('"', c0);
-    if (c1 === -1 || !same(t, '" context="', c1, end)) return false;
-    const x1 = t.indexOf('"', c1 + 11);
-    if (x1 === -1 || !same(t, '" type="', x1, end)) return false;
-    const type = TYPES[t.charAt(x1 + 8)];
-    if (!type || !same(t, '" thread="', x1 + 9, end)) return false;
+    const c1 = quote(b, c0, end);
+    if (c1 === -1 || !bytesAre(b, CONTEXT, c1, end)) return false;
+    const x1 = quote(b, c1 + 11, end);
+    if (x1 === -1 || !bytesAre(b, TYPE, x1, end)) return false;
+    const type = BYTE_TYPES[(b[x1 + 8] as number) - 48];
+    if (!type || !bytesAre(b, THREAD, x1 + 9, end)) return false;
     const h0 = x1 + 19;
-    const h1 = t.indexOf('"', h0);
-    if (h1 === -1 || h1 >= end) return false;
+    const h1 = quote(b, h0, end);
+    if (h1 === -1) return false;
     let f0 = h1;
     let f1 = h1;
-    if (same(t, '" file="', h1, end)) {
+    if (bytesAre(b, FILE, h1, end)) {
       f0 = h1 + 8;
-      f1 = t.indexOf('"', f0);
-      if (f1 === -1 || f1 >= end) return false;
-    } else if (h1 + 1 < end && t.charCodeAt(h1 + 1) !== 62) {
+      f1 = quote(b, f0, end);
+      if (f1 === -1) return false;
+    } else if (h1 + 1 < end && b[h1 + 1] !== 62) {
       return false; // something else after the thread (`>` ends the attributes): the regular expression decides
     }
     this.ms = ms;
@@ -127,6 +152,26 @@ export class CanonicalReader {
     this.threadEnd = h1;
     this.file = f0;
     this.fileEnd = f1;
+    return true;
+  }
+
+  /** read() for attributes at `at` in a string (the parser's); positions are the string's. */
+  readText(t: string, at: number): boolean {
+    const n = t.length - at;
+    const b = this.scratch;
+    if (n > b.length) return false; // not as cmg or Configuration Manager write them: the regular expression decides
+    for (let i = 0; i < n; i++) {
+      const c = t.charCodeAt(at + i);
+      if (c > 0xff) return false;
+      b[i] = c;
+    }
+    if (!this.read(b, 0, n)) return false;
+    this.component += at;
+    this.componentEnd += at;
+    this.thread += at;
+    this.threadEnd += at;
+    this.file += at;
+    this.fileEnd += at;
     return true;
   }
 }
@@ -350,7 +395,7 @@ export class LogParser {
   /** An entry from canonical attributes at `at` (see CanonicalReader), undefined when they are not. */
   private canonical(t: string, at: number): ParsedEntry | undefined {
     const a = this.attributes;
-    if (!a.read(t, at)) return undefined;
+    if (!a.readText(t, at)) return undefined;
     return {
       time: new Date(a.ms),
       type: a.type,

@@ -33,11 +33,13 @@ let lastSourceJson = '""';
 let minute = Number.NaN;
 let minutePrefix = '';
 const pad3 = (n: number) => (n < 10 ? `00${n}` : n < 100 ? `0${n}` : `${n}`);
+/** `2026-11-29T03:12:` for minute m since the epoch (what iso writes before the seconds). */
+export const isoMinute = (m: number) => new Date(m * 60_000).toISOString().slice(0, 17);
 export function iso(t: number): string {
   const m = Math.floor(t / 60_000);
   if (m !== minute) {
     minute = m;
-    minutePrefix = new Date(m * 60_000).toISOString().slice(0, 17);
+    minutePrefix = isoMinute(m);
   }
   const rest = t - m * 60_000;
   const sec = Math.floor(rest / 1000);

@@ -14,7 +14,7 @@ import fc from 'fast-check';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { formatCmtraceLine, type SeverityName } from '../../src/logs/cmtrace-format.js';
-import { type NdjsonFilter, ndjsonLines } from '../../src/logs/ndjson.js';
+import { type NdjsonFilter, ndjsonLines, RenderedLines } from '../../src/logs/ndjson.js';
 import type { ParsedEntry } from '../../src/logs/parse.js';
 import { fileEntries } from '../../src/logs/read.js';
 import { jsonLine } from '../../src/logs/render.js';
@@ -778,6 +778,34 @@ test('a filter on the type, on generated logs (property)', async () => {
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('property: escaped() writes what JSON.stringify writes, for ASCII text at every alignment and length', () => {
+  // escaped() looks for the bytes to escape four at a time (32-bit words of the buffer's memory): the text's start,
+  // its end and the escapes are placed at every offset from a word boundary, in buffers that start off one too.
+  const byte = fc.oneof(
+    { arbitrary: fc.integer({ min: 0x20, max: 0x7f }), weight: 20 },
+    { arbitrary: fc.integer({ min: 0, max: 0x1f }), weight: 2 },
+    { arbitrary: fc.constantFrom(0x22, 0x5c, 0x21, 0x23, 0x5b, 0x5d, 0x7f), weight: 2 },
+  );
+  fc.assert(
+    fc.property(
+      fc.array(byte, { maxLength: 120 }),
+      fc.nat(7),
+      fc.nat(7),
+      fc.nat(7),
+      (bytes, bufferShift, before, after) => {
+        const memory = Buffer.alloc(bufferShift + before + bytes.length + after, 0x22); // quotes around: not read
+        const src = memory.subarray(bufferShift);
+        src.set(bytes, before);
+        const out = new RenderedLines(1024);
+        out.escaped(src, before, before + bytes.length);
+        const text = String.fromCharCode(...bytes);
+        assert.is(out.bytes.toString('latin1', 0, out.used), JSON.stringify(text).slice(1, -1));
+      },
+    ),
+    { numRuns: 5000 },
+  );
 });
 
 test.run();

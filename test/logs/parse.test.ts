@@ -96,11 +96,20 @@ test('CCM: the attributes as cmg writes them take the positional reader, and it 
   ];
   for (const [line, ms, component, thread, file] of cases) {
     const at = line.lastIndexOf(']LOG]!><') + 8;
-    assert.ok(r.read(line, at), line);
-    assert.is(r.ms, ms, line);
-    assert.is(line.slice(r.component, r.componentEnd), component);
-    assert.is(line.slice(r.thread, r.threadEnd), thread);
-    assert.is(line.slice(r.file, r.fileEnd), file);
+    // From the string (the parser's) and from the bytes (the --json byte path's), behind other text in both.
+    const text = `${'x'.repeat(5)}${line}`;
+    const bytes = Buffer.from(`${line}\n<![LOG[next`, 'latin1');
+    const reads: [() => boolean, string][] = [
+      [() => r.readText(text, at + 5), text],
+      [() => r.read(bytes, at, line.length), line],
+    ];
+    for (const [read, t] of reads) {
+      assert.ok(read(), line);
+      assert.is(r.ms, ms, line);
+      assert.is(t.slice(r.component, r.componentEnd), component);
+      assert.is(t.slice(r.thread, r.threadEnd), thread);
+      assert.is(t.slice(r.file, r.fileEnd), file);
+    }
   }
   // Not the canonical layout: declined (and read by the regular expression instead).
   for (const odd of [
@@ -113,7 +122,9 @@ test('CCM: the attributes as cmg writes them take the positional reader, and it 
     '<![LOG[t]LOG]!><time="03:12:45.123+000" date="11-29-2026" component="C" context="" type="1" thread="1"0file="x">',
     '<![LOG[t]LOG]!><time="03:12:45.123+000" date="11-29-2026" component="C" context="" type="1" thread="1"  file="x">',
   ]) {
-    assert.not.ok(r.read(odd, odd.lastIndexOf(']LOG]!><') + 8), odd);
+    const at = odd.lastIndexOf(']LOG]!><') + 8;
+    assert.not.ok(r.readText(odd, at), odd);
+    assert.not.ok(r.read(Buffer.from(odd, 'latin1'), at, odd.length), odd);
   }
 });
 
