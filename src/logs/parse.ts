@@ -71,6 +71,12 @@ function quote(b: Uint8Array, from: number, end: number): number {
 }
 
 /**
+ * readText's copy of the attributes: one for all readers (it is used only
+ * within a call), since `--grep` makes a parser, and a reader, per hit.
+ */
+const SCRATCH = new Uint8Array(1024);
+
+/**
  * The attributes as cmg and Configuration Manager write them, read by
  * position (`time="HH:mm:ss.fff+BBB" date="MM-DD-YYYY" component="..."
  * context="..." type="N" thread="..." file="..."`): most lines of a large log,
@@ -93,8 +99,6 @@ export class CanonicalReader {
   fileEnd = 0;
   private dayKey = Number.NaN;
   private dayMs = 0;
-  /** readText's copy of the attributes. */
-  private readonly scratch = new Uint8Array(1024);
 
   /** The attributes at `at` in `b`, up to `end` (the line's end: `b` may hold many lines). */
   read(b: Uint8Array, at: number, end: number): boolean {
@@ -158,7 +162,7 @@ export class CanonicalReader {
   /** read() for attributes at `at` in a string (the parser's); positions are the string's. */
   readText(t: string, at: number): boolean {
     const n = t.length - at;
-    const b = this.scratch;
+    const b = SCRATCH;
     if (n > b.length) return false; // not as cmg or Configuration Manager write them: the regular expression decides
     for (let i = 0; i < n; i++) {
       const c = t.charCodeAt(at + i);
