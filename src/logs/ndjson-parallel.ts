@@ -59,6 +59,31 @@ function startWorker(job: WorkerJob): Worker {
   return new Worker(new URL('./ndjson-worker.js', import.meta.url), { workerData: job, execArgv: [] });
 }
 
+/** Batches a file may have rendered before the merge takes them, on any thread. */
+const AHEAD = 4;
+
+/**
+ * The batches of `source`, up to `n` of them asked for before they are
+ * taken: this thread renders its own files while the merge waits for a
+ * worker's batch (at the start, while the workers load, and whenever a worker
+ * falls behind), rather than only when the merge reaches them.
+ */
+async function* ahead<T>(source: AsyncGenerator<T>, n: number): AsyncGenerator<T> {
+  const asked: Promise<IteratorResult<T>>[] = [];
+  try {
+    for (;;) {
+      while (asked.length < n) asked.push(source.next());
+      const r = await (asked.shift() as Promise<IteratorResult<T>>);
+      if (r.done) return;
+      yield r.value;
+    }
+  } finally {
+    // Requests still queued settle (an async generator answers them in turn) before it is closed.
+    await Promise.allSettled(asked);
+    await source.return(undefined);
+  }
+}
+
 /** A log's batches as they arrive from its worker. */
 class Inbox {
   private readonly items: WorkerMessage[] = [];
@@ -125,7 +150,7 @@ export function parallelNdjson(
     try {
       for (const logs of elsewhere) {
         if (logs.length === 0) continue;
-        const w = startWorker({ logs, ends: [...ends], filter: serialFilter, ahead: 4 });
+        const w = startWorker({ logs, ends: [...ends], filter: serialFilter, ahead: AHEAD });
         workers.push(w);
         for (const { log } of logs) ownerOf.set(log, w);
         w.on('message', (m: WorkerMessage) => inboxes[m.log]?.put(m));
@@ -142,7 +167,7 @@ export function parallelNdjson(
       /** A file's batches: rendered here, or as they come from its worker. */
       const unit = (u: number) =>
         mine.has(u)
-          ? ndjsonLines(files[u] as string, local, ends.get(files[u] as string))
+          ? ahead(ndjsonLines(files[u] as string, local, ends.get(files[u] as string)), AHEAD)
           : (inboxes[u] as Inbox).batches(() => (ownerOf.get(u) as Worker).postMessage({ credit: u }));
       // One stream per log, its files in order.
       let first = 0;
