@@ -8,7 +8,7 @@ import { mergeRuns, type Run } from './read.js';
 
 /**
  * `cmg logs --json` over several logs on several threads: each worker thread
- * (ndjson-worker.ts) reads and renders whole logs, this thread renders its
+ * (ndjson-worker.ts) reads and renders whole files, this thread renders its
  * share of them too, and merges all batches in time order and writes.
  * Reading and rendering is nearly all the work, so two logs on two cores take
  * about half the time. (This thread had only merged, beside a worker per
