@@ -1,14 +1,7 @@
 import { isAscii } from 'node:buffer';
 import type { SeverityName } from './cmtrace-format.js';
 import { type LogFilter, matches, matchesTypeAndTime } from './filter.js';
-import {
-  bytesAre,
-  CanonicalReader,
-  CCM_CLOSE,
-  CCM_OPEN,
-  LogParser,
-  type ParsedEntry,
-} from './parse.js';
+import { bytesAre, CanonicalReader, CCM_CLOSE, CCM_OPEN, LogParser, type ParsedEntry } from './parse.js';
 import { fileChunks, mergeRuns, type Run } from './read.js';
 import { isoMinute, jsonLine } from './render.js';
 
