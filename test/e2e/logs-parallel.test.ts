@@ -430,9 +430,11 @@ test('a file gone after its end was taken: the iteration rejects with ENOENT, an
   await withDir('cmg-e2e-parallel-', async (dir) => {
     writeSet(dir, 6);
     // A log gone whole (before any of it was read), then a .log gone after its .lo_ (midway through the merge).
+    // With two threads the files are shared out by size: C.lo_ and A.log are the worker's, B.log this thread's.
     for (const [vanish, midway] of [
       [join(dir, 'C.lo_'), false],
       [join(dir, 'B.log'), true],
+      [join(dir, 'A.log'), true],
     ] as const) {
       const r = await script<Failure>(ITERATE_UNTIL_IT_FAILS, { SET_DIR: dir, VANISH: vanish });
       assert.ok(r.error, `${vanish}: no Error (${JSON.stringify(r)})`);
