@@ -1,7 +1,16 @@
 import { isAscii } from 'node:buffer';
 import type { SeverityName } from './cmtrace-format.js';
 import { type LogFilter, matches, matchesTypeAndTime } from './filter.js';
-import { bytesAre, CanonicalReader, CCM_CLOSE, CCM_OPEN, LogParser, type ParsedEntry } from './parse.js';
+import {
+  bytesAre,
+  CanonicalReader,
+  CCM_CLOSE,
+  CCM_OPEN,
+  CCM_CLOSE_BYTES as CLOSE,
+  LogParser,
+  CCM_OPEN_BYTES as OPEN,
+  type ParsedEntry,
+} from './parse.js';
 import { fileChunks, mergeRuns, type Run } from './read.js';
 import { isoMinute, jsonLine } from './render.js';
 
@@ -276,8 +285,6 @@ function lastClose(b: Uint8Array, from: number, end: number): number {
   }
   return -1;
 }
-const CLOSE = Buffer.from(CCM_CLOSE, 'latin1');
-const OPEN = Buffer.from(CCM_OPEN, 'latin1');
 /** For the byte at the window's start: how far the window may move back without passing a match. */
 const CLOSE_SKIP = new Uint8Array(256).fill(CLOSE.length);
 for (let i = CLOSE.length - 1; i >= 1; i--) CLOSE_SKIP[CLOSE[i] as number] = i;

@@ -49,6 +49,9 @@ function digits(b: Uint8Array, from: number, len: number): number {
 }
 
 const latin1 = (s: string) => Uint8Array.from(s, (c) => c.charCodeAt(0));
+/** CCM_OPEN and CCM_CLOSE as bytes, for the readers that search the file's bytes (ndjson.ts, read.ts). */
+export const CCM_OPEN_BYTES = latin1(CCM_OPEN);
+export const CCM_CLOSE_BYTES = latin1(CCM_CLOSE);
 const DATE = latin1('" date="');
 const COMPONENT = latin1('" component="');
 const CONTEXT = latin1('" context="');

@@ -3,7 +3,7 @@ import { readdirSync, statSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { basename, extname, join } from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
-import { LogParser, type ParsedEntry } from './parse.js';
+import { bytesAre, CCM_OPEN_BYTES, LogParser, type ParsedEntry } from './parse.js';
 
 /**
  * The logs of a folder, each with its rotated history first: `X.lo_` (the
@@ -224,17 +224,7 @@ const NEXT_ENTRY = Buffer.from('\n<![LOG[');
 const SMS_MARK = Buffer.from('$$<');
 
 /** `<![LOG[` at `at`, compared in place (Buffer compare() cost more than the rest of the line's checks). */
-function startsEntry(b: Buffer, at: number): boolean {
-  return (
-    b[at] === 0x3c &&
-    b[at + 1] === 0x21 &&
-    b[at + 2] === 0x5b &&
-    b[at + 3] === 0x4c &&
-    b[at + 4] === 0x4f &&
-    b[at + 5] === 0x47 &&
-    b[at + 6] === 0x5b
-  );
-}
+const startsEntry = (b: Buffer, at: number) => bytesAre(b, CCM_OPEN_BYTES, at, b.length);
 
 /**
  * `--grep` with a plain word: most of a large log never needs decoding. The
