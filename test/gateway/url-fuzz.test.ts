@@ -202,6 +202,10 @@ function changeCase(s: string, seed: number): string {
   return out;
 }
 
+/** A character's UTF-8 bytes percent-encoded, lower-case hex. */
+const percentEncoded = (ch: string) =>
+  [...Buffer.from(ch, 'utf8')].map((b) => `%${b.toString(16).padStart(2, '0')}`).join('');
+
 /** Percent-encodes some characters (their UTF-8 bytes), hex digits in either case, chosen by `seed`. */
 function escapeSome(s: string, seed: number): string {
   const next = choices(seed);
@@ -209,7 +213,7 @@ function escapeSome(s: string, seed: number): string {
   for (const ch of s) {
     const x = next();
     if (x % 3 === 0) {
-      const hex = [...Buffer.from(ch, 'utf8')].map((b) => `%${b.toString(16).padStart(2, '0')}`).join('');
+      const hex = percentEncoded(ch);
       out += x & 4 ? hex.toUpperCase() : hex;
     } else {
       out += ch;
@@ -220,13 +224,7 @@ function escapeSome(s: string, seed: number): string {
 
 /** Non-ASCII characters percent-encoded as UTF-8 (what a client must do), the rest as it is. */
 const encodeNonAscii = (s: string) =>
-  [...s]
-    .map((ch) =>
-      ch.charCodeAt(0) < 0x80
-        ? ch
-        : [...Buffer.from(ch, 'utf8')].map((b) => `%${b.toString(16).toUpperCase()}`).join(''),
-    )
-    .join('');
+  [...s].map((ch) => (ch.charCodeAt(0) < 0x80 ? ch : percentEncoded(ch).toUpperCase())).join('');
 
 const seed = fc.integer();
 const encodedByte = fc
