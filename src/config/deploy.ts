@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import { CLOUDS, type CloudName } from './clouds.js';
 import { loadConfigFile } from './load.js';
 import {
   type ConfigContext,
@@ -25,10 +26,6 @@ const httpsUrl = (what: string) =>
     `expected ${what} as an https:// URL`,
     (u) => u.protocol === 'https:',
   );
-
-import { CLOUDS, type CloudName } from './clouds.js';
-
-export { CLOUDS, type CloudName };
 
 /**
  * How `cmg deploy` signs in: the management certificate (a service

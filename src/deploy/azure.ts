@@ -8,7 +8,8 @@ import {
   type TokenCredential,
   type TokenCredentialOptions,
 } from '@azure/identity';
-import { CLOUDS, type DeployConfig } from '../config/deploy.js';
+import { CLOUDS } from '../config/clouds.js';
+import type { DeployConfig } from '../config/deploy.js';
 import { OperationError } from '../errors.js';
 
 /**
