@@ -9,7 +9,7 @@
 // 2 latency at a fixed rate, 3 1 GB down and up, 4 handshakes (RSA-2048,
 // P-256; full and resumed), 5 idle connections held, 6 long-held requests.
 // Usage: npm run bench [-- --runs 3 --seconds 10 --only 1,2,3,4,5,6 --transfer-mb 1024
-//                          --idle 10000,19000 --held 10000]
+//                          --idle 10000,19000 --held 10000 --cps 1,2]
 import { execFileSync, fork, spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -32,6 +32,8 @@ const HELD = Number(arg('held', 10000));
 const RATE = Number(arg('rate', 1000));
 // --contenders direct,nginx,cmg: a subset, for quick iterations while tuning.
 const CONTENDERS = new Set(arg('contenders', 'direct,nginx,cmg').split(','));
+// --cps 1: cmg with one connection point only (the two-cp leg skipped), for quick A/B runs.
+const CPS = new Set(arg('cps', '1,2').split(',').map(Number));
 // --profile DIR: the cmg daemons run with --cpu-prof and write their profiles there when stopped.
 const PROFILE = arg('profile', undefined);
 const NODE_ARGS = PROFILE ? ['--cpu-prof', '--cpu-prof-dir', PROFILE] : [];
@@ -449,15 +451,20 @@ async function latency(lab, contenders, rps) {
         connections: 32,
         path: `${c.prefix ?? ''}/CCM_System/x`,
       }));
+      const pids = c.pids ?? [];
+      const before = pids.map(cpuSecondsOf);
       const [res] = await results;
+      // At a fixed rate the machine is not oversubscribed, so this is the steadier CPU figure.
+      const cpuUs = pids.map((p, i) => round(((cpuSecondsOf(p) - before[i]) / res.ok) * 1e6));
       slot(out, c.name, () => []).push({
         p50: percentile(res.latencies, 50),
         p99: percentile(res.latencies, 99),
         p999: percentile(res.latencies, 99.9),
         failed: res.failed,
+        cpuUs,
       });
       log(
-        `  latency ${c.name}: p50 ${round(percentile(res.latencies, 50), 2)} ms, p99 ${round(percentile(res.latencies, 99), 2)} ms`,
+        `  latency ${c.name}: p50 ${round(percentile(res.latencies, 50), 2)} ms, p99 ${round(percentile(res.latencies, 99), 2)} ms${cpuUs.length ? `, CPU µs/req ${cpuUs.join(' + ')}` : ''}`,
       );
     }
   }
@@ -469,6 +476,9 @@ async function latency(lab, contenders, rps) {
         p99Ms: round(median(rows.map((x) => x.p99)), 2),
         p999Ms: round(median(rows.map((x) => x.p999)), 2),
         failed: rows.reduce((s, x) => s + x.failed, 0),
+        ...(rows[0].cpuUs.length
+          ? { cpuUsPerRequest: rows[0].cpuUs.map((_, i) => median(rows.map((x) => x.cpuUs[i]))) }
+          : {}),
       },
     ]),
   );
@@ -712,7 +722,7 @@ async function main() {
       log(`3. ${TRANSFER_MB} MB down and up`);
       result.transfer = await transfers(lab, pick([direct, nginx, cmg1]));
     }
-    if (CONTENDERS.has('cmg')) {
+    if (CONTENDERS.has('cmg') && CPS.has(2)) {
       const cp2 = startChild(
         'cmg connect cp02',
         process.execPath,

@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { LogFile, rotatedName } from '../../src/logs/log-file.js';
+import { LogFile, rotatedName, WRITE_INTERVAL_MS } from '../../src/logs/log-file.js';
 import { closeAllLogs, openLogger } from '../../src/logs/logger.js';
 
 const CHILD = fileURLToPath(new URL('../fixtures/log-writer-child.ts', import.meta.url));
@@ -58,6 +58,45 @@ test('append does not write synchronously; flush puts every line in the file', a
   assert.equal(
     entries(join(dir, 'A.log')).map((e) => e.text),
     Array.from({ length: 100 }, (_, i) => `n${i}`),
+  );
+});
+
+test('a busy log writes in batches at most every WRITE_INTERVAL_MS; a line after a quiet spell goes at once', async () => {
+  const log = openLogger(dir, 'A.log', 'A');
+  const file = join(dir, 'A.log');
+  log.info('first');
+  await new Promise((r) => setImmediate(r));
+  assert.is(log.sink.writes, 1, 'a lone line waited for the interval');
+  await log.sink.flush();
+  // A line every millisecond or so, as a daemon under load logs them: one write each, without the interval.
+  const lines = 100;
+  const started = performance.now();
+  for (let i = 0; i < lines; i++) {
+    log.info(`n${i}`);
+    await new Promise((r) => setTimeout(r, 1));
+  }
+  const spent = performance.now() - started;
+  await log.sink.flush();
+  // Node may fire a timer up to a millisecond early.
+  const most = 2 + Math.ceil(spent / (WRITE_INTERVAL_MS - 1));
+  assert.ok(log.sink.writes <= most, `${log.sink.writes} writes for ${lines} lines in ${spent} ms`);
+  assert.equal(
+    entries(file).map((e) => e.text),
+    ['first', ...Array.from({ length: lines }, (_, i) => `n${i}`)],
+  );
+});
+
+test('close() writes what waits for the interval at once', async () => {
+  const log = openLogger(dir, 'A.log', 'A');
+  log.info('first');
+  await log.sink.flush();
+  log.info('second');
+  const closed = log.sink.close();
+  assert.is(log.sink.writes, 2, 'close() left the line waiting for the interval');
+  await closed;
+  assert.equal(
+    entries(join(dir, 'A.log')).map((e) => e.text),
+    ['first', 'second'],
   );
 });
 
