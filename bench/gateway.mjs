@@ -32,6 +32,11 @@ const HELD = Number(arg('held', 10000));
 const RATE = Number(arg('rate', 1000));
 // --contenders direct,nginx,cmg: a subset, for quick iterations while tuning.
 const CONTENDERS = new Set(arg('contenders', 'direct,nginx,cmg').split(','));
+// --alt DIR: another built checkout of cmg (a commit to compare with), run as contender 'alt'
+// beside this one, on a lab of its own, interleaved in figures 1 and 2: an A/B that a noisy
+// machine's slow spells hit on both sides alike.
+const ALT = arg('alt', undefined);
+if (ALT) CONTENDERS.add('alt');
 // --cps 1: cmg with one connection point only (the two-cp leg skipped), for quick A/B runs.
 const CPS = new Set(arg('cps', '1,2').split(',').map(Number));
 // --profile DIR: the cmg daemons run with --cpu-prof and write their profiles there when stopped.
@@ -82,8 +87,8 @@ const port = () => nextPort++;
 
 // ---- the lab ------------------------------------------------------------------
 
-function makeLab(keyType) {
-  const dir = join(work, `lab-${keyType}`);
+function makeLab(keyType, name = `lab-${keyType}`) {
+  const dir = join(work, name);
   // The lab gives the connection points the admin ports after the gateway's: leave room for two.
   const ports = { gateway: port(), channel: port(), admin: port() };
   nextPort += 2;
@@ -246,18 +251,18 @@ http {
   return { pids: [child.pid], port: nginxPort, servername: 'cmg.contoso.com', prefix: MP_BASE, child };
 }
 
-async function startCmg(lab, cps) {
+async function startCmg(lab, cps, runJs = RUN_JS) {
   const gateway = startChild(
     'cmg serve',
     process.execPath,
-    [...NODE_ARGS, RUN_JS, 'serve', '--config', 'gateway.json'],
+    [...NODE_ARGS, runJs, 'serve', '--config', 'gateway.json'],
     lab.dir,
   );
   const connectors = cps.map((id) =>
     startChild(
       `cmg connect ${id}`,
       process.execPath,
-      [...NODE_ARGS, RUN_JS, 'connect', '--config', `connector-${id}.json`],
+      [...NODE_ARGS, runJs, 'connect', '--config', `connector-${id}.json`],
       lab.dir,
     ),
   );
@@ -278,6 +283,7 @@ async function startCmg(lab, cps) {
     servername: 'cmg.contoso.com',
     prefix: MP_BASE,
     children: [gateway, ...connectors],
+    lab,
   };
 }
 
@@ -307,7 +313,8 @@ function httpStatus(url) {
 
 // ---- load ---------------------------------------------------------------------
 
-function targetOf(lab, contender) {
+function targetOf(defaultLab, contender) {
+  const lab = contender.lab ?? defaultLab;
   if (contender.direct)
     return {
       host: '127.0.0.1',
@@ -382,10 +389,11 @@ async function saturation(lab, contenders) {
       // so read it around the results (warm-up is 64 requests).
       const pids = c.pids ?? [];
       const cpu0 = cpuAll(pids);
-      const mpCpu0 = cpuSecondsOf(lab.mp.pid);
+      const mpPid = (c.lab ?? lab).mp.pid;
+      const mpCpu0 = cpuSecondsOf(mpPid);
       const rs = await results;
       const cpu = cpuAll(pids) - cpu0;
-      const mpCpu = cpuSecondsOf(lab.mp.pid) - mpCpu0;
+      const mpCpu = cpuSecondsOf(mpPid) - mpCpu0;
       const ok = rs.reduce((s, x) => s + x.ok, 0);
       const failed = rs.reduce((s, x) => s + x.failed, 0);
       const lat = rs.flatMap((x) => x.latencies);
@@ -701,6 +709,12 @@ async function main() {
   const direct = { name: 'direct', direct: true };
   const nginx = { name: 'nginx', ...(await startNginx(lab)) };
   const cmg1 = { name: 'cmg (1 cp)', ...(await startCmg(lab, ['cp01'])) };
+  const alts = [];
+  if (ALT) {
+    const altLab = makeLab('rsa2048', 'lab-alt');
+    altLab.mp = await startMp(altLab);
+    alts.push({ name: 'alt (1 cp)', ...(await startCmg(altLab, ['cp01'], join(ALT, 'bin', 'run.js'))) });
+  }
   log(`lab ready in ${work}`);
   const pick = (list) => list.filter((c) => CONTENDERS.has(c.name.split(' ')[0]));
 
@@ -708,15 +722,19 @@ async function main() {
     // cmg with two connection points shares the gateway: started after the one-cp figures, stopped after.
     if (ONLY.has(1)) {
       log('1. saturation: 64 keep-alive clients, 1 KB answers');
-      result.saturation = await saturation(lab, pick([direct, nginx, cmg1]));
+      result.saturation = await saturation(lab, pick([direct, nginx, cmg1, ...alts]));
       if (CONTENDERS.has('cmg')) {
         const [g, cp] = await cpuSplit(lab, cmg1);
         result.saturation.cmgSplitUs = { gateway: g, connectionPoint: cp };
       }
+      for (const alt of alts) {
+        const [g, cp] = await cpuSplit(lab, alt);
+        result.saturation.altSplitUs = { gateway: g, connectionPoint: cp };
+      }
     }
     if (ONLY.has(2)) {
       log(`2. latency at ${RATE} req/s`);
-      result.latency = await latency(lab, pick([direct, nginx, cmg1]), RATE);
+      result.latency = await latency(lab, pick([direct, nginx, cmg1, ...alts]), RATE);
     }
     if (ONLY.has(3)) {
       log(`3. ${TRANSFER_MB} MB down and up`);
@@ -759,11 +777,12 @@ async function main() {
     log(`6. ${HELD} long-held requests`);
     result.held = await heldRequests(lab, cmg1, HELD);
   }
-  for (const c of cmg1.children) await stop(c);
+  for (const c of [...cmg1.children, ...alts.flatMap((a) => a.children)]) await stop(c);
   await stop(lab.mp.child);
+  for (const a of alts) await stop(a.lab.mp.child);
   print(result);
   // A partial or profiled run does not replace the day's full results.
-  const full = ONLY.size === 6 && CONTENDERS.size === 3 && !PROFILE;
+  const full = ONLY.size === 6 && CONTENDERS.size === 3 && !PROFILE && !ALT;
   saveResult(full ? 'gateway' : 'gateway-partial', result);
   rmSync(work, { recursive: true, force: true });
   process.exit(0);
@@ -777,18 +796,24 @@ function print(r) {
       '|---|---|---|---|---|',
     );
     for (const [name, s] of Object.entries(r.saturation)) {
-      if (name === 'cmgSplitUs') continue;
+      if (name.endsWith('SplitUs')) continue;
       lines.push(`| ${name} | ${s.rps} | ${s.cpuUsPerRequest ?? '-'} | ${s.p50Ms} ms | ${s.p99Ms} ms |`);
     }
     if (r.saturation.cmgSplitUs)
       lines.push(
         `\ncmg split: gateway ${r.saturation.cmgSplitUs.gateway} µs + connection point ${r.saturation.cmgSplitUs.connectionPoint} µs per request`,
       );
+    if (r.saturation.altSplitUs)
+      lines.push(
+        `alt split: gateway ${r.saturation.altSplitUs.gateway} µs + connection point ${r.saturation.altSplitUs.connectionPoint} µs per request`,
+      );
   }
   if (r.latency) {
-    lines.push('', '| 2. at 1,000 req/s | p50 | p99 | p99.9 |', '|---|---|---|---|');
+    lines.push('', `| 2. at ${RATE} req/s | p50 | p99 | p99.9 |`, '|---|---|---|---|');
     for (const [name, s] of Object.entries(r.latency))
-      lines.push(`| ${name} | ${s.p50Ms} ms | ${s.p99Ms} ms | ${s.p999Ms} ms |`);
+      lines.push(
+        `| ${name} | ${s.p50Ms} ms | ${s.p99Ms} ms | ${s.p999Ms} ms |${s.cpuUsPerRequest ? ` ${s.cpuUsPerRequest.join(' + ')} µs CPU/req |` : ''}`,
+      );
   }
   if (r.transfer) {
     lines.push(

@@ -56,6 +56,26 @@ function respond(
   }
 }
 
+/**
+ * What cancels one request to the internal role. undici takes an EventEmitter with `aborted` as
+ * its signal; an AbortController (an EventTarget) cost about 4% of the connection point's CPU,
+ * one per request.
+ */
+class Cancel extends EventEmitter<{ abort: [] }> {
+  aborted = false;
+
+  /** Read by undici once aborted (an Error made per request would cost its stack trace). */
+  get reason(): Error | undefined {
+    return this.aborted ? new Error('the gateway cancelled the request') : undefined;
+  }
+
+  abort(): void {
+    if (this.aborted) return;
+    this.aborted = true;
+    this.emit('abort');
+  }
+}
+
 /** The endpoint of a request whose prefix this connection point does not publish (the gateway's view was stale). */
 export const NOT_PUBLISHED = '(not published)';
 
@@ -176,7 +196,7 @@ export class Forwarder extends EventEmitter<ForwarderEvents> {
       ? `${Array.isArray(via) ? via.join(', ') : via}, 1.1 ${this.options.via}`
       : `1.1 ${this.options.via}`;
 
-    const abort = new AbortController();
+    const cancel = new Cancel();
     let body: PassThrough | null = null;
     if (!stream.endAfterHeaders) {
       // Not the HTTP/2 stream itself: undici destroys a request body when the request ends, and this stream carries the answer too.
@@ -193,7 +213,7 @@ export class Forwarder extends EventEmitter<ForwarderEvents> {
       // The gateway reset the stream (client gone, body too long, timeout): the internal role must see a broken request.
       if (!answered || !stream.writableFinished) {
         body?.destroy(new Error('the gateway cancelled the request'));
-        abort.abort();
+        cancel.abort();
       }
     });
     stream.on('aborted', () => body?.destroy(new Error('the gateway cancelled the request')));
@@ -220,7 +240,7 @@ export class Forwarder extends EventEmitter<ForwarderEvents> {
         method,
         headers: out,
         body,
-        signal: abort.signal,
+        signal: cancel,
       })
       .then(
         async (answer) => {

@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createServer as createTlsServer } from 'node:tls';
-import { attachFramedConnection, takeFramedRequest } from '../gateway/framed-connection.js';
+import { attachFramedConnection, clientSocketOf, takeFramedRequest } from '../gateway/framed-connection.js';
 
 /** What the stand-in saw of one request (tests assert on it: a refused request must never appear here). */
 export interface SeenRequest {
@@ -27,6 +27,8 @@ export interface StandInMp {
   url: string;
   port: number;
   requests: SeenRequest[];
+  /** Answers to `stall` and `headers-then-stall` still open: a cancelled request closes its own. */
+  stalledOpen(): number;
   close(): Promise<void>;
 }
 
@@ -112,13 +114,11 @@ export async function startStandInMp(options: StandInOptions): Promise<StandInMp
       const t = setTimeout(() => res.end('held'), ms);
       res.on('close', () => clearTimeout(t));
     } else if (path === '/ccm_system/stall') {
-      stalled.add(res);
-      res.on('close', () => stalled.delete(res));
+      stall(req, res);
     } else if (path === '/ccm_system/headers-then-stall') {
       res.writeHead(200, { 'content-length': 1000 });
       res.write('x');
-      stalled.add(res);
-      res.on('close', () => stalled.delete(res));
+      stall(req, res);
     } else if (path === '/ccm_system/duplicate-header') {
       // Not something IIS sends, but an internal role may: HTTP/2 cannot carry it.
       res.setHeader('content-type', ['text/plain', 'text/html']);
@@ -130,6 +130,22 @@ export async function startStandInMp(options: StandInOptions): Promise<StandInMp
       res.writeHead(404, { 'content-type': 'text/plain' });
       res.end('not found on the stand-in management point\n');
     }
+  }
+
+  /**
+   * An answer that never comes. The connection is half-open (pipelined requests stay answerable
+   * after the client's FIN), so Node alone would notice a cancelled request only at its next
+   * write; like IIS, the stand-in drops the request as soon as the client closes its side.
+   */
+  function stall(req: IncomingMessage, res: ServerResponse): void {
+    stalled.add(res);
+    const raw = clientSocketOf(req);
+    const gone = () => res.destroy();
+    raw?.once('end', gone);
+    res.on('close', () => {
+      stalled.delete(res);
+      raw?.off('end', gone);
+    });
   }
 
   function serveContent(req: IncomingMessage, res: ServerResponse, size: number): void {
@@ -189,6 +205,7 @@ export async function startStandInMp(options: StandInOptions): Promise<StandInMp
     url: `https://${options.host ?? '127.0.0.1'}:${port}`,
     port,
     requests,
+    stalledOpen: () => stalled.size,
     close: async () => {
       for (const res of stalled) res.destroy();
       tls.close();

@@ -38,16 +38,18 @@ export function attachFramedConnection(
       socket.resume();
     },
     write(chunk: Buffer, _enc, done) {
-      if (socket.destroyed) return done();
+      // The HTTP server ends every answer with an empty write (for its 'finish' callback): a system call of nothing.
+      if (socket.destroyed || chunk.length === 0) return done();
       socket.write(chunk, () => done());
     },
     // What the HTTP server wrote while the last write was on its way (status line, headers, body)
     // leaves as one write: one TLS record and one system call instead of one per piece.
     writev(chunks, done) {
-      if (socket.destroyed) return done();
+      const bufs = chunks.map((c) => c.chunk as Buffer).filter((b) => b.length > 0);
+      if (socket.destroyed || bufs.length === 0) return done();
       socket.cork();
-      for (let i = 0; i < chunks.length - 1; i++) socket.write((chunks[i] as { chunk: Buffer }).chunk);
-      socket.write((chunks[chunks.length - 1] as { chunk: Buffer }).chunk, () => done());
+      for (let i = 0; i < bufs.length - 1; i++) socket.write(bufs[i] as Buffer);
+      socket.write(bufs[bufs.length - 1] as Buffer, () => done());
       socket.uncork();
     },
     final(done) {

@@ -5,6 +5,8 @@
  * request must never appear there).
  */
 import { createHash } from 'node:crypto';
+import { once } from 'node:events';
+import { connect as netConnect } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -338,6 +340,37 @@ test('502 when the internal role is down or its answer breaks off; 504 when it d
   assert.is(stall.status, 504);
   assert.is(stall.headers['x-cmg-error'], 'CMGService_RequestTimeout');
   assert.ok(took >= 1900 && took < 6000, `504 after requestTimeoutMs (2 s), took ${took} ms`);
+  // The timed-out request is cancelled at the management point too, not left holding a connection.
+  await waitUntil(
+    'the stalled request to be cancelled at the management point',
+    () => w.mp.stalledOpen() === 0,
+    5000,
+  );
+});
+
+// A client that half-closes (FIN) may still want its answers (pipelined requests, `openssl s_client`
+// reading stdin to its end): the gateway keeps them. A reset is unambiguous.
+test('a client that resets its connection while its request is held: the request is cancelled at the management point', async () => {
+  const before = seenCount();
+  const tcp = netConnect(w.port, '127.0.0.1');
+  await once(tcp, 'connect');
+  const socket = tlsConnect({
+    socket: tcp,
+    servername: SERVICE,
+    ca: w.pki.text('web-root.pem'),
+    cert: w.pki.text('client.pem'),
+    key: w.pki.text('client.key'),
+    ALPNProtocols: ['http/1.1'],
+  });
+  await once(socket, 'secureConnect');
+  socket.write(`GET ${MP_BASE}/CCM_System/stall HTTP/1.1\r\nHost: ${SERVICE}\r\n\r\n`);
+  await waitUntil('the request to reach the management point', () => w.mp.stalledOpen() === 1);
+  assert.is(seenCount(), before + 1);
+  tcp.resetAndDestroy();
+  // Well inside requestTimeoutMs (2 s): the cancellation, not the gateway's timeout, closed it.
+  const started = Date.now();
+  await waitUntil('the held request to be cancelled', () => w.mp.stalledOpen() === 0, 5000);
+  assert.ok(Date.now() - started < 1500, `cancelled after ${Date.now() - started} ms`);
 });
 
 test("a slow upload is not the role's delay (no 504); an answer that stalls after its headers is cut after idleTimeoutMs", async () => {
