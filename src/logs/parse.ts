@@ -16,7 +16,8 @@ export interface ParsedEntry {
   seq: number;
 }
 
-const TYPES: Record<string, SeverityName> = { '0': 'info', '1': 'info', '2': 'warning', '3': 'error' };
+/** CMTrace's type digit (the value in `type="N"`) to its severity; other digits are not canonical. */
+const TYPES: (SeverityName | undefined)[] = ['info', 'info', 'warning', 'error'];
 /** Where a CCM entry's text starts, and the tail that ends it (the attributes follow). */
 export const CCM_OPEN = '<![LOG[';
 export const CCM_CLOSE = ']LOG]!><';
@@ -58,7 +59,6 @@ const CONTEXT = latin1('" context="');
 const TYPE = latin1('" type="');
 const THREAD = latin1('" thread="');
 const FILE = latin1('" file="');
-const BYTE_TYPES: (SeverityName | undefined)[] = ['info', 'info', 'warning', 'error'];
 
 /** The bytes `s` at `at` in `b`, before `end`. */
 export function bytesAre(b: Uint8Array, s: Uint8Array, at: number, end: number): boolean {
@@ -137,7 +137,7 @@ export class CanonicalReader {
     if (c1 === -1 || !bytesAre(b, CONTEXT, c1, end)) return false;
     const x1 = quote(b, c1 + 11, end);
     if (x1 === -1 || !bytesAre(b, TYPE, x1, end)) return false;
-    const type = BYTE_TYPES[(b[x1 + 8] as number) - 48];
+    const type = TYPES[(b[x1 + 8] as number) - 48];
     if (!type || !bytesAre(b, THREAD, x1 + 9, end)) return false;
     const h0 = x1 + 19;
     const h1 = quote(b, h0, end);
@@ -384,7 +384,7 @@ export class LogParser {
     const [, h, mi, s, frac, bias, mo, d, y, component = '', type = '1', thread = '', file = ''] = m;
     const entry: ParsedEntry = {
       time: utc(y as string, mo as string, d as string, h as string, mi as string, s as string, frac, bias),
-      type: TYPES[type] ?? 'info',
+      type: TYPES[Number(type)] ?? 'info',
       component,
       thread,
       file,
