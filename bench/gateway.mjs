@@ -70,6 +70,11 @@ async function until(what, fn, timeoutMs = 30_000) {
 }
 
 const cpuAll = (pids) => pids.reduce((s, p) => s + cpuSecondsOf(p), 0);
+/** Starts counting the processes' CPU; the returned function gives each one's µs per request since. */
+function cpuMeter(pids) {
+  const before = pids.map(cpuSecondsOf);
+  return (requests) => pids.map((p, i) => round(((cpuSecondsOf(p) - before[i]) / requests) * 1e6));
+}
 const rssMb = (pid) => rssKbOf(pid) / 1024;
 
 const portOpen = (port) =>
@@ -441,10 +446,9 @@ async function cpuSplit(lab, c) {
     seconds: SECONDS,
     path: `${c.prefix}/CCM_System/x`,
   }));
-  const before = c.pids.map(cpuSecondsOf);
+  const perRequest = cpuMeter(c.pids);
   const rs = await results;
-  const ok = rs.reduce((s, x) => s + x.ok, 0);
-  return c.pids.map((p, i) => round(((cpuSecondsOf(p) - before[i]) / ok) * 1e6));
+  return perRequest(rs.reduce((s, x) => s + x.ok, 0));
 }
 
 async function latency(lab, contenders, rps) {
@@ -459,11 +463,10 @@ async function latency(lab, contenders, rps) {
         connections: 32,
         path: `${c.prefix ?? ''}/CCM_System/x`,
       }));
-      const pids = c.pids ?? [];
-      const before = pids.map(cpuSecondsOf);
+      const perRequest = cpuMeter(c.pids ?? []);
       const [res] = await results;
       // At a fixed rate the machine is not oversubscribed, so this is the steadier CPU figure.
-      const cpuUs = pids.map((p, i) => round(((cpuSecondsOf(p) - before[i]) / res.ok) * 1e6));
+      const cpuUs = perRequest(res.ok);
       slot(out, c.name, () => []).push({
         p50: percentile(res.latencies, 50),
         p99: percentile(res.latencies, 99),
@@ -782,7 +785,7 @@ async function main() {
   for (const a of alts) await stop(a.lab.mp.child);
   print(result);
   // A partial or profiled run does not replace the day's full results.
-  const full = ONLY.size === 6 && CONTENDERS.size === 3 && !PROFILE && !ALT;
+  const full = ONLY.size === 6 && CONTENDERS.size === 3 && CPS.size === 2 && !PROFILE && !ALT;
   saveResult(full ? 'gateway' : 'gateway-partial', result);
   rmSync(work, { recursive: true, force: true });
   process.exit(0);
@@ -799,14 +802,14 @@ function print(r) {
       if (name.endsWith('SplitUs')) continue;
       lines.push(`| ${name} | ${s.rps} | ${s.cpuUsPerRequest ?? '-'} | ${s.p50Ms} ms | ${s.p99Ms} ms |`);
     }
-    if (r.saturation.cmgSplitUs)
-      lines.push(
-        `\ncmg split: gateway ${r.saturation.cmgSplitUs.gateway} µs + connection point ${r.saturation.cmgSplitUs.connectionPoint} µs per request`,
-      );
-    if (r.saturation.altSplitUs)
-      lines.push(
-        `alt split: gateway ${r.saturation.altSplitUs.gateway} µs + connection point ${r.saturation.altSplitUs.connectionPoint} µs per request`,
-      );
+    lines.push('');
+    for (const who of ['cmg', 'alt']) {
+      const split = r.saturation[`${who}SplitUs`];
+      if (split)
+        lines.push(
+          `${who} split: gateway ${split.gateway} µs + connection point ${split.connectionPoint} µs per request`,
+        );
+    }
   }
   if (r.latency) {
     lines.push('', `| 2. at ${RATE} req/s | p50 | p99 | p99.9 |`, '|---|---|---|---|');
