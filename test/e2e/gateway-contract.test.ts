@@ -354,15 +354,7 @@ test('a client that resets its connection while its request is held: the request
   const before = seenCount();
   const tcp = netConnect(w.port, '127.0.0.1');
   await once(tcp, 'connect');
-  const socket = tlsConnect({
-    socket: tcp,
-    servername: SERVICE,
-    ca: w.pki.text('web-root.pem'),
-    cert: w.pki.text('client.pem'),
-    key: w.pki.text('client.key'),
-    ALPNProtocols: ['http/1.1'],
-  });
-  await once(socket, 'secureConnect');
+  const socket = await rawConnection(w.pki, w.port, 'client', tcp);
   socket.write(`GET ${MP_BASE}/CCM_System/stall HTTP/1.1\r\nHost: ${SERVICE}\r\n\r\n`);
   await waitUntil('the request to reach the management point', () => w.mp.stalledOpen() === 1);
   assert.is(seenCount(), before + 1);

@@ -180,7 +180,6 @@ const WORDS = [
   '\u03c3',
 ] as const;
 
-/** A deterministic case change of each character, chosen by `seed`. */
 /** A xorshift sequence from `seed`: deterministic choices, one number per character. */
 function choices(seed: number): () => number {
   let x = seed | 1;
@@ -192,6 +191,7 @@ function choices(seed: number): () => number {
   };
 }
 
+/** A deterministic case change of each character, chosen by `seed`. */
 function changeCase(s: string, seed: number): string {
   const next = choices(seed);
   let out = '';

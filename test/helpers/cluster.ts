@@ -9,7 +9,7 @@ import { once } from 'node:events';
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest, type RequestOptions } from 'node:https';
-import { createServer } from 'node:net';
+import { createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type TLSSocket, connect as tlsConnect } from 'node:tls';
@@ -310,11 +310,6 @@ export async function killAll(): Promise<void> {
   await Promise.all(all.map((d) => d.exited));
 }
 
-/**
- * A suite's lab folder. On removal the daemons' logs are kept in
- * `$TMPDIR/cmg-e2e-last/<prefix>` (replacing the previous run's), so a
- * failure can be read after the fact.
- */
 export interface GatewayWithConnector {
   gateway: Daemon;
   cp: Daemon;
@@ -357,6 +352,11 @@ export async function startGatewayWithConnector(
   return { gateway, cp, ports };
 }
 
+/**
+ * A suite's lab folder. On removal the daemons' logs are kept in
+ * `$TMPDIR/cmg-e2e-last/<prefix>` (replacing the previous run's), so a
+ * failure can be read after the fact.
+ */
 export function tempLabDir(prefix: string): { dir: string; remove(): void } {
   const dir = mkdtempSync(join(tmpdir(), prefix));
   return {
@@ -465,10 +465,13 @@ export async function rawConnection(
   pki: LabPki,
   port: number,
   cert: string | undefined = 'client',
+  /** A TCP connection of the test's own to run TLS over (to reset it: a TLS socket cannot). */
+  tcp?: Socket,
 ): Promise<TLSSocket> {
   const socket = tlsConnect({
     host: '127.0.0.1',
     port,
+    ...(tcp ? { socket: tcp } : {}),
     servername: SERVICE,
     ca: pki.text('web-root.pem'),
     ...(cert ? { cert: pki.text(`${cert}.pem`), key: pki.text(`${cert}.key`) } : {}),
